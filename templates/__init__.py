@@ -1,0 +1,1 @@
+"""sdkforge templates."""
