@@ -1,0 +1,35 @@
+# sdkforge: every target sets up what it needs first (a virtualenv in .venv from pinned files).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: setup generate check test test-quick golden bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+## Regenerate generated/ from spec/ (settings in [tool.sdkforge] of pyproject.toml).
+generate: $(STAMP)
+	$(BIN)/sdkforge generate
+
+## The whole test suite, slow tests included (what CI runs).
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## Skip the slow tests (large corpus specs) for a quick local loop.
+test-quick: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+## Rewrite the golden files from the current generator; read `git diff tests/golden` before committing.
+golden: $(STAMP)
+	SDKFORGE_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py -q
+	git --no-pager diff --stat -- tests/golden
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache
