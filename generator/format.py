@@ -7,6 +7,7 @@ from pathlib import PurePosixPath
 import black
 
 from .errors import SpecError, SpecProblem
+from .render import RUNTIME_DIR
 
 _MODE = black.Mode(
     target_versions={black.TargetVersion.PY310},
@@ -17,7 +18,11 @@ _MODE = black.Mode(
 
 
 def format_files(files: dict[PurePosixPath, str]) -> dict[PurePosixPath, str]:
-    return {path: _format(path, text) if path.suffix == ".py" else text for path, text in files.items()}
+    """Format generated modules; the hand-written runtime is copied as its authors wrote it."""
+    return {
+        path: _format(path, text) if path.suffix == ".py" and RUNTIME_DIR not in path.parts else text
+        for path, text in files.items()
+    }
 
 
 def _format(path: PurePosixPath, source: str) -> str:

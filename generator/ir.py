@@ -62,10 +62,11 @@ class TypeRef:
             return _PRIMITIVE_SPELLING[self.kind]
         if self.kind is TypeKind.LITERAL:
             return "Literal[" + ", ".join(_python_literal(v) for v in self.literals) + "]"
+        # typing's List/Dict: a resource method may be called ``list`` and shadow the builtin.
         if self.kind is TypeKind.LIST:
-            return f"list[{self.args[0].annotation}]"
+            return f"List[{self.args[0].annotation}]"
         if self.kind is TypeKind.DICT:
-            return f"dict[str, {self.args[0].annotation}]"
+            return f"Dict[str, {self.args[0].annotation}]"
         if self.kind is TypeKind.MODEL:
             return self.model
         return " | ".join(member.annotation for member in self.args)
@@ -85,12 +86,13 @@ class TypeRef:
         return frozenset(found)
 
     @property
-    def uses_literal(self) -> bool:
-        return self.kind is TypeKind.LITERAL or any(m.uses_literal for m in self.args)
-
-    @property
-    def uses_any(self) -> bool:
-        return self.kind is TypeKind.ANY or any(m.uses_any for m in self.args)
+    def typing_names(self) -> frozenset[str]:
+        """Names this annotation needs from ``typing``."""
+        own = {TypeKind.ANY: "Any", TypeKind.LITERAL: "Literal", TypeKind.LIST: "List", TypeKind.DICT: "Dict"}
+        found = {own[self.kind]} if self.kind in own else set()
+        for member in self.args:
+            found |= member.typing_names
+        return frozenset(found)
 
 
 def _python_literal(value: str | int | float | bool) -> str:
@@ -252,9 +254,10 @@ class Operation:
 
     @property
     def signature_params(self) -> tuple[Param, ...]:
-        """Parameters other than the stream switch, which each overload spells itself."""
+        """Keyword-only parameters: all but the path parameters (positional) and the stream
+        switch (which each overload spells itself)."""
         switch = self.stream.switch if self.stream else None
-        return tuple(p for p in self.all_params if p is not switch)
+        return tuple(p for p in self.all_params if p is not switch and p.location is not ParamLocation.PATH)
 
     def returns(self, stream_class: str) -> str:
         """The implementation's return annotation; ``stream_class`` is Stream or AsyncStream."""
@@ -276,12 +279,15 @@ class Operation:
         return frozenset(found)
 
     @property
-    def uses_literal(self) -> bool:
-        return self.has_overloads or any(p.type.uses_literal for p in self.all_params)
-
-    @property
-    def uses_any(self) -> bool:
-        return self.response_type.uses_any or any(p.type.uses_any for p in self.all_params)
+    def typing_names(self) -> frozenset[str]:
+        found = set(self.response_type.typing_names)
+        for param in self.all_params:
+            found |= param.type.typing_names
+        if self.stream:
+            found |= self.stream.event_type.typing_names
+        if self.has_overloads:
+            found |= {"Literal", "overload"}
+        return frozenset(found)
 
 
 @dataclass(frozen=True)
@@ -304,20 +310,20 @@ class Resource:
         return tuple(sorted(found))
 
     @property
-    def uses_literal(self) -> bool:
-        return any(op.uses_literal for op in self.operations)
+    def typing_imports(self) -> tuple[str, ...]:
+        found = {"TYPE_CHECKING"}
+        for operation in self.operations:
+            found |= operation.typing_names
+        return tuple(sorted(found))
 
     @property
-    def uses_any(self) -> bool:
-        return any(op.uses_any for op in self.operations)
+    def uses_path_params(self) -> bool:
+        return any(op.path_params for op in self.operations)
 
     @property
     def uses_stream(self) -> bool:
         return any(op.stream for op in self.operations)
 
-    @property
-    def uses_overload(self) -> bool:
-        return any(op.has_overloads for op in self.operations)
 
 
 class AuthKind(enum.Enum):

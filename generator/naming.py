@@ -27,6 +27,8 @@ RESERVED_CLASS_NAMES = frozenset(
 # Keyword arguments every generated method takes besides the spec's parameters.
 RESERVED_PARAMETER_NAMES = frozenset({"self", "extra_headers", "extra_query", "extra_body", "timeout"})
 RESERVED_ATTRIBUTES = frozenset({"with_options", "copy", "close", "with_raw_response", "with_streaming_response"})
+# A method of these names would shadow, inside its class, a name that annotations use.
+RESERVED_METHOD_NAMES = RESERVED_ATTRIBUTES | {"str", "int", "float", "bool", "bytes", "object", "type", "None"}
 
 
 def words(text: str) -> list[str]:
@@ -82,8 +84,8 @@ def method_name(operation_id: str, resource_words: list[str], http_method: str) 
     if len(parts) > 1 and resource_words:
         rest = parts[1:]
         if rest in (resource_words, resource_words[:-1] + [singular(resource_words[-1])]):
-            return snake_identifier(parts[0], fallback=http_method)
-    return name
+            name = snake_identifier(parts[0], fallback=http_method)
+    return name + "_" if name in RESERVED_METHOD_NAMES else name
 
 
 def escape_ref_token(name: str) -> str:

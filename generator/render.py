@@ -15,6 +15,7 @@ import jinja2
 
 from .ir import Api
 
+RUNTIME_DIR = "_runtime"  # where the hand-written runtime is copied inside the package
 # What the models stage names as the models' base class; replaced by a relative import here.
 MODEL_BASE_PLACEHOLDER = "sdkforge_runtime_placeholder"
 _MODEL_BASE_IMPORT = f"from {MODEL_BASE_PLACEHOLDER} import APIModel\n"
@@ -56,7 +57,7 @@ def render(api: Api, models_source: str) -> dict[PurePosixPath, str]:
     files[package / "types" / "_models.py"] = header + _models_module(models_source)
     files[package / "py.typed"] = header
     for name, text in _runtime_files():
-        files[package / "_runtime" / name] = header + text
+        files[package / RUNTIME_DIR / name] = header + text
     return files
 
 

@@ -62,9 +62,7 @@ def _configure_logging() -> None:
     level = os.environ.get(f"{_PACKAGE.upper()}_LOG", "").lower()
     if level in ("debug", "info") and not log.handlers:
         handler = logging.StreamHandler()
-        handler.setFormatter(
-            logging.Formatter("[%(asctime)s - %(name)s:%(lineno)d - %(levelname)s] %(message)s")
-        )
+        handler.setFormatter(logging.Formatter("[%(asctime)s - %(name)s:%(lineno)d - %(levelname)s] %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.DEBUG if level == "debug" else logging.INFO)
 
@@ -92,9 +90,7 @@ class RequestOptions:
 
 def format_path(template: str, **values: object) -> str:
     """Fill ``{name}`` placeholders with percent-encoded values (``/`` is encoded too)."""
-    return template.format(
-        **{name: quote(_path_value(value), safe="") for name, value in values.items()}
-    )
+    return template.format(**{name: quote(_path_value(value), safe="") for name, value in values.items()})
 
 
 def _path_value(value: object) -> str:
@@ -150,11 +146,7 @@ class BaseClient(Generic[_HttpxClientT]):
         self._rebuild_defaults()
 
     def _rebuild_defaults(self) -> None:
-        headers = {
-            "Accept": "application/json",
-            "User-Agent": self._user_agent,
-            **self._auth_headers,
-        }
+        headers = {"Accept": "application/json", "User-Agent": self._user_agent, **self._auth_headers}
         self._default_headers = _merge_headers(headers, self._custom_headers)
         self._default_query = {**self._auth_query, **self._custom_query}
         self._base_url_text = str(self.base_url).rstrip("/")
@@ -179,9 +171,7 @@ class BaseClient(Generic[_HttpxClientT]):
         """The request to send, and what the caller asked to get back ("", "raw" or "stream")."""
         merged_headers = self._default_headers
         if headers:
-            merged_headers = _merge_headers(
-                merged_headers, {k: v for k, v in headers.items() if v is not None}
-            )
+            merged_headers = _merge_headers(merged_headers, {k: v for k, v in headers.items() if v is not None})
         params = self._default_query
         if query:
             params = {**params, **query}
@@ -200,9 +190,7 @@ class BaseClient(Generic[_HttpxClientT]):
             if not isinstance(options.timeout, NotGiven):
                 timeout = options.timeout
         wants = ""
-        if RAW_RESPONSE_HEADER in merged_headers or any(
-            k.lower() == RAW_RESPONSE_HEADER for k in merged_headers
-        ):
+        if RAW_RESPONSE_HEADER in merged_headers or any(k.lower() == RAW_RESPONSE_HEADER for k in merged_headers):
             merged_headers = dict(merged_headers)
             for key in [k for k in merged_headers if k.lower() == RAW_RESPONSE_HEADER]:
                 wants = str(merged_headers.pop(key))
@@ -260,9 +248,7 @@ class BaseClient(Generic[_HttpxClientT]):
             try:
                 data = json.loads(content)
             except ValueError:
-                raise APIResponseValidationError(
-                    response, response.text, message="The response body is not JSON."
-                ) from exc
+                raise APIResponseValidationError(response, response.text, message="The response body is not JSON.") from exc
             if self.strict_response_validation:
                 raise APIResponseValidationError(response, data) from exc
             result = construct_lenient(cast_to, data)
@@ -272,13 +258,8 @@ class BaseClient(Generic[_HttpxClientT]):
 
     def _log_request(self, request: httpx.Request, retries_taken: int) -> None:
         if log.isEnabledFor(logging.DEBUG):
-            log.debug(
-                "request %s %s attempt=%d headers=%s",
-                request.method,
-                request.url,
-                retries_taken + 1,
-                redact_headers(request.headers),
-            )
+            log.debug("request %s %s attempt=%d headers=%s", request.method, request.url, retries_taken + 1,
+                      redact_headers(request.headers))
 
     # -- copies -------------------------------------------------------------------------------
 
@@ -362,9 +343,7 @@ class SyncAPIClient(BaseClient[httpx.Client]):
         stream_format: str = "sse",
         stream_terminator: Optional[str] = None,
     ) -> Any:
-        request, wants = self._build_request(
-            method, path, body=body, content=content, query=query, headers=headers, options=options
-        )
+        request, wants = self._build_request(method, path, body=body, content=content, query=query, headers=headers, options=options)
         send_streaming = stream or wants == "stream"
         retries_taken = 0
         while True:
@@ -384,9 +363,7 @@ class SyncAPIClient(BaseClient[httpx.Client]):
                     retries_taken += 1
                     continue
                 raise APIConnectionError(request=request) from exc
-            if response.status_code >= 300 and not (
-                300 <= response.status_code < 400 and not response.has_redirect_location
-            ):
+            if response.status_code >= 300 and not (300 <= response.status_code < 400 and not response.has_redirect_location):
                 if retries_taken < self.max_retries and self._should_retry(response):
                     response.close()  # release the connection before waiting
                     self._sleep(self._retry_delay(retries_taken, response.headers))
@@ -401,15 +378,8 @@ class SyncAPIClient(BaseClient[httpx.Client]):
         from ._streaming import Stream  # noqa: PLC0415
 
         if wants:
-            return APIResponse(
-                self,
-                response,
-                cast_to,
-                retries_taken,
-                stream=stream,
-                stream_format=stream_format,
-                stream_terminator=stream_terminator,
-            )
+            return APIResponse(self, response, cast_to, retries_taken, stream=stream,
+                               stream_format=stream_format, stream_terminator=stream_terminator)
         if stream:
             return Stream(cast_to, response, self, stream_format, stream_terminator)
         return self._parse(cast_to, response)
@@ -447,9 +417,7 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient]):
         stream_format: str = "sse",
         stream_terminator: Optional[str] = None,
     ) -> Any:
-        request, wants = self._build_request(
-            method, path, body=body, content=content, query=query, headers=headers, options=options
-        )
+        request, wants = self._build_request(method, path, body=body, content=content, query=query, headers=headers, options=options)
         send_streaming = stream or wants == "stream"
         retries_taken = 0
         while True:
@@ -469,9 +437,7 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient]):
                     retries_taken += 1
                     continue
                 raise APIConnectionError(request=request) from exc
-            if response.status_code >= 300 and not (
-                300 <= response.status_code < 400 and not response.has_redirect_location
-            ):
+            if response.status_code >= 300 and not (300 <= response.status_code < 400 and not response.has_redirect_location):
                 if retries_taken < self.max_retries and self._should_retry(response):
                     await response.aclose()
                     await self._async_sleep(self._retry_delay(retries_taken, response.headers))
@@ -486,15 +452,8 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient]):
         from ._streaming import AsyncStream  # noqa: PLC0415
 
         if wants:
-            return AsyncAPIResponse(
-                self,
-                response,
-                cast_to,
-                retries_taken,
-                stream=stream,
-                stream_format=stream_format,
-                stream_terminator=stream_terminator,
-            )
+            return AsyncAPIResponse(self, response, cast_to, retries_taken, stream=stream,
+                                    stream_format=stream_format, stream_terminator=stream_terminator)
         if stream:
             return AsyncStream(cast_to, response, self, stream_format, stream_terminator)
         return self._parse(cast_to, response)
@@ -554,23 +513,17 @@ def _retry_after(headers: httpx.Headers) -> Optional[float]:
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Headers safe to log: credentials replaced by a marker."""
     secret = {"authorization", "proxy-authorization", "api-key", "x-api-key", "cookie"}
-    return {
-        key: ("<redacted>" if key.lower() in secret else value) for key, value in headers.items()
-    }
+    return {key: ("<redacted>" if key.lower() in secret else value) for key, value in headers.items()}
 
 
-def credentials(
-    kind: str, secret: str, name: Optional[str]
-) -> tuple[dict[str, str], dict[str, str]]:
+def credentials(kind: str, secret: str, name: Optional[str]) -> tuple[dict[str, str], dict[str, str]]:
     """Headers and query parameters that carry the API key, by the spec's security scheme."""
     if kind == "bearer":
         return {"Authorization": f"Bearer {secret}"}, {}
     if kind == "basic":  # the secret is "username:password"
         import base64  # noqa: PLC0415
 
-        return {
-            "Authorization": "Basic " + base64.b64encode(secret.encode("utf-8")).decode("ascii")
-        }, {}
+        return {"Authorization": "Basic " + base64.b64encode(secret.encode("utf-8")).decode("ascii")}, {}
     if kind == "api_key_query":
         return {}, {name or "api_key": secret}
     return {name or "Authorization": secret}, {}

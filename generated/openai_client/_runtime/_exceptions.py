@@ -52,14 +52,8 @@ class APIError(SDKError):
 class APIResponseValidationError(APIError):
     """A 2xx body did not match the schema (only with ``strict_response_validation=True``)."""
 
-    def __init__(
-        self, response: httpx.Response, body: object | None, *, message: str | None = None
-    ) -> None:
-        super().__init__(
-            message or "Data returned by the API is not valid for the expected schema.",
-            response.request,
-            body=body,
-        )
+    def __init__(self, response: httpx.Response, body: object | None, *, message: str | None = None) -> None:
+        super().__init__(message or "Data returned by the API is not valid for the expected schema.", response.request, body=body)
         self.response = response
         self.status_code = response.status_code
 

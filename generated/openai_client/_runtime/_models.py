@@ -73,11 +73,7 @@ def _field_value(annotation: Any, value: Any) -> Any:
     origin = get_origin(annotation)
     if origin is Union or origin is types.UnionType:
         for member in get_args(annotation):
-            if (
-                isinstance(member, type)
-                and issubclass(member, pydantic.BaseModel)
-                and isinstance(value, dict)
-            ):
+            if isinstance(member, type) and issubclass(member, pydantic.BaseModel) and isinstance(value, dict):
                 return construct_lenient(member, value)
         return value
     if origin is list and isinstance(value, list):

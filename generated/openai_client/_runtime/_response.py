@@ -26,17 +26,8 @@ R = TypeVar("R")
 
 
 class _ResponseBase(Generic[R]):
-    def __init__(
-        self,
-        client: Any,
-        response: httpx.Response,
-        cast_to: Any,
-        retries_taken: int,
-        *,
-        stream: bool,
-        stream_format: str,
-        stream_terminator: Optional[str],
-    ) -> None:
+    def __init__(self, client: Any, response: httpx.Response, cast_to: Any, retries_taken: int, *,
+                 stream: bool, stream_format: str, stream_terminator: Optional[str]) -> None:
         self.http_response = response
         self.retries_taken = retries_taken
         self._client = client
@@ -76,13 +67,7 @@ class APIResponse(_ResponseBase[R]):
             if self._stream:
                 from ._streaming import Stream  # noqa: PLC0415
 
-                self._parsed = Stream(
-                    self._cast_to,
-                    self.http_response,
-                    self._client,
-                    self._stream_format,
-                    self._stream_terminator,
-                )
+                self._parsed = Stream(self._cast_to, self.http_response, self._client, self._stream_format, self._stream_terminator)
             else:
                 self.http_response.read()
                 self._parsed = self._client._parse(self._cast_to, self.http_response)
@@ -117,13 +102,7 @@ class AsyncAPIResponse(_ResponseBase[R]):
             if self._stream:
                 from ._streaming import AsyncStream  # noqa: PLC0415
 
-                self._parsed = AsyncStream(
-                    self._cast_to,
-                    self.http_response,
-                    self._client,
-                    self._stream_format,
-                    self._stream_terminator,
-                )
+                self._parsed = AsyncStream(self._cast_to, self.http_response, self._client, self._stream_format, self._stream_terminator)
             else:
                 await self.http_response.aread()
                 self._parsed = self._client._parse(self._cast_to, self.http_response)
@@ -205,9 +184,7 @@ def to_streamed_response_wrapper(func: Callable[P, R]) -> Callable[P, ResponseCo
     return wrapped
 
 
-def async_to_raw_response_wrapper(
-    func: Callable[P, Awaitable[R]],
-) -> Callable[P, Awaitable[AsyncAPIResponse[R]]]:
+def async_to_raw_response_wrapper(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[AsyncAPIResponse[R]]]:
     @functools.wraps(func)
     async def wrapped(*args: P.args, **kwargs: P.kwargs) -> AsyncAPIResponse[R]:
         return cast("AsyncAPIResponse[R]", await func(*args, **_marked(kwargs, "raw")))

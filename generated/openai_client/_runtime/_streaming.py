@@ -32,14 +32,7 @@ def _validator(cast_to: Any) -> Callable[[str], Any]:
 class _StreamBase(Generic[T]):
     response: httpx.Response
 
-    def __init__(
-        self,
-        cast_to: Any,
-        response: httpx.Response,
-        strict: bool,
-        stream_format: str,
-        terminator: Optional[str],
-    ) -> None:
+    def __init__(self, cast_to: Any, response: httpx.Response, strict: bool, stream_format: str, terminator: Optional[str]) -> None:
         self.response = response
         self._cast_to = cast_to
         self._validate = _validator(cast_to)
@@ -57,9 +50,7 @@ class _StreamBase(Generic[T]):
             try:
                 decoded = json.loads(data)
             except ValueError:
-                raise APIResponseValidationError(
-                    self.response, data, message="A stream event is not JSON."
-                ) from exc
+                raise APIResponseValidationError(self.response, data, message="A stream event is not JSON.") from exc
             if self._strict:
                 raise APIResponseValidationError(self.response, decoded) from exc
             return construct_lenient(self._cast_to, decoded)  # type: ignore[no-any-return]
@@ -72,46 +63,23 @@ class _StreamBase(Generic[T]):
         error = decoded.get("error") if isinstance(decoded, dict) else None
         if isinstance(error, dict):
             message = error.get("message")
-            raise APIError(
-                (
-                    message
-                    if isinstance(message, str) and message
-                    else "An error occurred during streaming"
-                ),
-                self.response.request,
-                body=error,
-            )
+            raise APIError(message if isinstance(message, str) and message else "An error occurred during streaming",
+                           self.response.request, body=error)
         if event == "error":
-            raise APIError(
-                data or "An error occurred during streaming",
-                self.response.request,
-                body=decoded if decoded is not None else data,
-            )
+            raise APIError(data or "An error occurred during streaming", self.response.request, body=decoded if decoded is not None else data)
 
     def _transport_error(self, exc: Exception) -> APIError:
         if isinstance(exc, httpx.TimeoutException):
             return APITimeoutError(self.response.request)
-        return APIConnectionError(
-            message=f"Connection lost while streaming: {type(exc).__name__}",
-            request=self.response.request,
-        )
+        return APIConnectionError(message=f"Connection lost while streaming: {type(exc).__name__}", request=self.response.request)
 
 
 class Stream(_StreamBase[T]):
     """Iterate to get each event as ``T``. The HTTP response is closed when the stream ends,
     on ``break`` (through ``close()``, the context manager, or garbage collection) and on errors."""
 
-    def __init__(
-        self,
-        cast_to: Any,
-        response: httpx.Response,
-        client: SyncAPIClient,
-        stream_format: str,
-        terminator: Optional[str],
-    ) -> None:
-        super().__init__(
-            cast_to, response, client.strict_response_validation, stream_format, terminator
-        )
+    def __init__(self, cast_to: Any, response: httpx.Response, client: SyncAPIClient, stream_format: str, terminator: Optional[str]) -> None:
+        super().__init__(cast_to, response, client.strict_response_validation, stream_format, terminator)
         self._iterator = self._events()
 
     def __iter__(self) -> Iterator[T]:
@@ -156,17 +124,8 @@ class Stream(_StreamBase[T]):
 class AsyncStream(_StreamBase[T]):
     """``async for`` to get each event as ``T``; see ``Stream``."""
 
-    def __init__(
-        self,
-        cast_to: Any,
-        response: httpx.Response,
-        client: AsyncAPIClient,
-        stream_format: str,
-        terminator: Optional[str],
-    ) -> None:
-        super().__init__(
-            cast_to, response, client.strict_response_validation, stream_format, terminator
-        )
+    def __init__(self, cast_to: Any, response: httpx.Response, client: AsyncAPIClient, stream_format: str, terminator: Optional[str]) -> None:
+        super().__init__(cast_to, response, client.strict_response_validation, stream_format, terminator)
         self._iterator = self._events()
 
     def __aiter__(self) -> AsyncIterator[T]:
