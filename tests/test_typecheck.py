@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,10 +17,11 @@ ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
 
 
-def mypy(*targets: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def mypy(*targets: str, cwd: Path, path: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MYPYPATH": str(path)} if path else None
     return subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--python-version", "3.10", *targets],
-        cwd=cwd, capture_output=True, text=True, check=False,
+        cwd=cwd, capture_output=True, text=True, check=False, env=env,
     )
 
 
@@ -28,17 +30,14 @@ def test_generated_package_and_overload_types_pass_mypy_strict() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_overload_checks_can_fail() -> None:
+def test_overload_checks_can_fail(tmp_path: Path) -> None:
     """The assert_type file is not vacuous: a wrong expectation is reported."""
     bad = "from openai_client import OpenAI, Stream\nfrom openai_client.types import Completion\nfrom typing_extensions import assert_type\n" \
           "def f(c: OpenAI) -> None:\n    assert_type(c.completions.create(model='m', prompt='p'), Stream[Completion])\n"
-    probe = ROOT / "generated" / "_probe_wrong_type.py"
+    probe = tmp_path / "probe_wrong_type.py"
     probe.write_text(bad, encoding="utf-8")
-    try:
-        result = mypy(probe.name, cwd=ROOT / "generated")
-    finally:
-        probe.unlink()
-    assert result.returncode == 1 and "assert_type" in result.stdout
+    result = mypy(probe.name, cwd=tmp_path, path=ROOT / "generated")
+    assert result.returncode == 1 and "[assert-type]" in result.stdout, result.stdout
 
 
 @pytest.mark.parametrize("case", sorted(p.name for p in GOLDEN.iterdir() if (p / "openapi.yaml").is_file()))
