@@ -31,5 +31,10 @@ golden: $(STAMP)
 	SDKFORGE_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py -q
 	git --no-pager diff --stat -- tests/golden
 
+## Benchmarks against the targets of issue 7, in their own virtualenv (.bench-venv, made from
+## benchmarks/requirements.txt); never run by the tests. Figures: benchmarks/RESULTS.md.
+bench:
+	$(PYTHON) benchmarks/run_all.py
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache

@@ -13,7 +13,7 @@ from . import __version__
 from .config import Config, load_config
 from .errors import ConfigError, SpecError
 
-EXIT_OK, EXIT_USAGE = 0, 2
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--package", help="Python package name of the client")
     gen.add_argument("--client-name", help="sync client class name (the async one gets an 'Async' prefix)")
     gen.add_argument("--force", action="store_true", help="take over an --out that sdkforge did not write")
+    gen.add_argument("--strict", action="store_true", help="treat warnings about the spec as errors")
     return parser
 
 
@@ -58,7 +59,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     config = resolve_config(args)
     try:
-        files = generate(config.spec_path, config)
+        files = generate(config.spec_path, config, strict=args.strict,
+                         on_warning=lambda warning: print(warning.format(), file=sys.stderr))
         write_tree(config.out_path, files, force=args.force)
     except OutputError as exc:
         raise ConfigError(str(exc)) from None
@@ -75,7 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpecError as exc:
         for problem in exc.problems:
             print(problem.format(), file=sys.stderr)
-        print(f"sdkforge: {len(exc.problems)} problem(s); nothing was written", file=sys.stderr)
+        errors = len(exc.errors)
+        warnings = len(exc.problems) - errors
+        counts = f"{errors} error{'s' if errors != 1 else ''}" + (f", {warnings} warning{'s' if warnings != 1 else ''}" if warnings else "")
+        print(f"sdkforge: {counts}; nothing was written", file=sys.stderr)
         return EXIT_USAGE
     except ConfigError as exc:
         print(f"sdkforge: {exc}", file=sys.stderr)
@@ -83,4 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sdkforge: interrupted; the previous output is unchanged", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug in sdkforge: one line, not a traceback (SDKFORGE_TRACEBACK=1 shows it)
+        if os.environ.get("SDKFORGE_TRACEBACK"):
+            raise
+        print(f"sdkforge: internal error ({type(exc).__name__}: {str(exc)[:300]}); nothing was written "
+              "(please report it with the spec; SDKFORGE_TRACEBACK=1 shows where)", file=sys.stderr)
+        return EXIT_INTERNAL
     return EXIT_USAGE

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import keyword
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .streaming import StreamingSetting, parse_settings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -30,6 +32,9 @@ class Config:
     api_key_env: str = ""  # default: derived from the package name
     base_url_env: str = ""
     root: str = "."
+    # [tool.sdkforge.streaming."POST /completions"] tables: streaming the spec describes only in
+    # prose (keys and defaults: see generator/streaming.py).
+    streaming: tuple[StreamingSetting, ...] = ()
 
     @property
     def async_client_name(self) -> str:
@@ -42,6 +47,17 @@ class Config:
     @property
     def out_path(self) -> Path:
         return Path(self.root) / self.out
+
+    @property
+    def spec_label(self) -> str:
+        """The spec as generated file headers name it: relative to the directory that holds
+        ``out``, so the same files give the same bytes wherever the command runs."""
+        spec = os.path.abspath(self.spec_path)
+        try:
+            relative = os.path.relpath(spec, os.path.dirname(os.path.abspath(self.out_path)))
+        except ValueError:  # another drive (Windows)
+            relative = os.path.basename(spec)
+        return Path(relative).as_posix()
 
     def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -79,6 +95,9 @@ def load_config(pyproject: Path | None) -> Config:
         if name is None:
             known = ", ".join(sorted(_KEYS))
             raise ConfigError(f"{pyproject}: unknown key {key!r} in [tool.sdkforge] (known keys: {known})")
+        if name == "streaming":
+            values[name] = parse_settings(value, str(pyproject))
+            continue
         if not isinstance(value, str):
             raise ConfigError(f"{pyproject}: [tool.sdkforge] {key} must be a string")
         values[name] = value

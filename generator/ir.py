@@ -33,6 +33,7 @@ class TypeKind(enum.Enum):
     DICT = "dict"
     UNION = "union"
     MODEL = "model"
+    FILE = "file"  # a multipart file part: bytes, a file, a path or (name, content, type)
 
 
 _PRIMITIVE_SPELLING = {
@@ -44,6 +45,7 @@ _PRIMITIVE_SPELLING = {
     TypeKind.FLOAT: "float",
     TypeKind.BOOL: "bool",
     TypeKind.BYTES: "bytes",
+    TypeKind.FILE: "FileTypes",
 }
 
 
@@ -155,9 +157,19 @@ _CONTROL_ESCAPES = {
 } | {0x2028: "\\u2028", 0x2029: "\\u2029", 0x85: "\\x85", 0x0C: "\\x0c"}
 
 
+class ParamStyle(enum.Enum):
+    """How a query, header or cookie value is serialised (OpenAPI ``style``/``explode``)."""
+
+    DEFAULT = "default"  # form + explode for query (repeated keys), simple for headers
+    FORM = "form"  # comma-separated, not exploded
+    SPACE_DELIMITED = "spaceDelimited"
+    PIPE_DELIMITED = "pipeDelimited"
+    DEEP_OBJECT = "deepObject"
+
+
 @dataclass(frozen=True)
 class Param:
-    """One keyword argument of a generated method."""
+    """One argument of a generated method."""
 
     name: str  # Python identifier
     wire_name: PyString  # name on the wire (query key, header name, JSON property)
@@ -165,6 +177,12 @@ class Param:
     type: TypeRef
     required: bool
     description: str = ""
+    style: ParamStyle = ParamStyle.DEFAULT
+    is_file: bool = False  # a multipart file part
+
+    @property
+    def style_literal(self) -> str:
+        return repr(self.style.value)
 
     @property
     def annotation(self) -> str:
@@ -183,27 +201,83 @@ class BodyEncoding(enum.Enum):
 
 @dataclass(frozen=True)
 class Body:
-    content_type: str
+    content_type: PyString
     encoding: BodyEncoding
     fields: tuple[Param, ...]  # flattened object properties, each a keyword argument
     whole: Param | None = None  # the body as one argument, when it is not an object
+    other_content_types: tuple[str, ...] = ()  # also accepted by the API; sent with extra_* options
+
+    @property
+    def encoding_literal(self) -> str:
+        return repr(self.encoding.value)
+
+    @property
+    def data_fields(self) -> tuple[Param, ...]:
+        return tuple(f for f in self.fields if not f.is_file)
+
+    @property
+    def file_fields(self) -> tuple[Param, ...]:
+        return tuple(f for f in self.fields if f.is_file)
+
+    @property
+    def is_json(self) -> bool:
+        return self.encoding is BodyEncoding.JSON
 
 
 class StreamFormat(enum.Enum):
-    SSE = "sse"
-    NDJSON = "ndjson"
+    """How the runtime splits a streamed body into items (``_streaming.STREAM_FORMATS``)."""
+
+    SSE = "sse"  # text/event-stream: each event's data
+    NDJSON = "ndjson"  # application/x-ndjson, application/jsonl: one JSON text per line
+    JSON_SEQ = "json-seq"  # application/json-seq (RFC 7464): JSON texts after RS characters
 
 
 @dataclass(frozen=True)
 class StreamSpec:
+    """How an operation streams; made by ``generator.streaming``."""
+
     format: StreamFormat
     event_type: TypeRef
     switch: Param | None  # the request field that turns streaming on (None: always streams)
     terminator: PyString | None  # a data payload that ends the stream, e.g. "[DONE]"
+    default_on: bool = False  # the switch left out (NOT_GIVEN) streams: the field defaults to true
 
     @property
     def format_literal(self) -> str:
         return repr(self.format.value)
+
+    @property
+    def condition(self) -> str:
+        """The expression, over the switch argument, that is true when the call streams."""
+        if self.switch is None:
+            return "True"
+        return f"{self.switch.name} is not False" if self.default_on else f"{self.switch.name} is True"
+
+    # The overload that returns the plain response, and the one that returns the stream: which
+    # values of the switch each takes, and whether the argument may be left out.
+
+    @property
+    def plain_switch_annotation(self) -> str:
+        if self.default_on:
+            return "Literal[False]"
+        nullable = self.switch is not None and self.switch.type.is_nullable
+        return "Literal[False]" + (" | None" if nullable else "") + ("" if self.switch_required else " | NotGiven")
+
+    @property
+    def stream_switch_annotation(self) -> str:
+        return "Literal[True]" + (" | NotGiven" if self.default_on and not self.switch_required else "")
+
+    @property
+    def switch_required(self) -> bool:
+        return self.switch is not None and self.switch.required
+
+    @property
+    def plain_switch_required(self) -> bool:
+        return self.default_on or self.switch_required
+
+    @property
+    def stream_switch_required(self) -> bool:
+        return not self.default_on or self.switch_required
 
 
 @dataclass(frozen=True)
@@ -219,6 +293,12 @@ class Operation:
     stream: StreamSpec | None
     docstring: Docstring
     deprecated: bool = False
+    fixed_query: tuple[tuple[PyString, PyString], ...] = ()  # from a paths key like /x?beta=true
+    accept: PyString | None = None  # the Accept header, when the success body is not JSON
+
+    @property
+    def styled_query_params(self) -> tuple[Param, ...]:
+        return tuple(p for p in self.query_params if p.style is not ParamStyle.DEFAULT)
 
     @property
     def all_params(self) -> tuple[Param, ...]:
@@ -270,6 +350,15 @@ class Operation:
         return f"{stream_class}[{self.stream.event_type.annotation}]" if self.stream else ""
 
     @property
+    def cast_to(self) -> str:
+        """The ``cast_to`` expression of the request: the type of the body or of each streamed item."""
+        if self.stream is None:
+            return self.response_type.annotation
+        if self.always_streams or self.stream.event_type == self.response_type:
+            return self.stream.event_type.annotation
+        return f"{self.stream.event_type.annotation} if {self.stream.condition} else {self.response_type.annotation}"
+
+    @property
     def models(self) -> frozenset[str]:
         found = set(self.response_type.models)
         for param in self.all_params:
@@ -292,9 +381,9 @@ class Operation:
 
 @dataclass(frozen=True)
 class Resource:
-    attribute: str  # client.<attribute>
+    attribute: str  # the attribute on its parent: client.<attribute> or parent.<attribute>
     class_name: str  # sync resource class; the async one is "Async" + class_name
-    module: str  # module under resources/
+    module: str  # module under resources/ (a top-level resource and all below it share one)
     operations: tuple[Operation, ...]
     children: tuple[Resource, ...] = ()
 
@@ -303,27 +392,46 @@ class Resource:
         return "Async" + self.class_name
 
     @property
+    def subtree(self) -> tuple[Resource, ...]:
+        """This resource and every resource below it, parents first."""
+        found: list[Resource] = [self]
+        for child in self.children:
+            found.extend(child.subtree)
+        return tuple(found)
+
+    @property
+    def all_operations(self) -> tuple[Operation, ...]:
+        return tuple(op for resource in self.subtree for op in resource.operations)
+
+    @property
     def models(self) -> tuple[str, ...]:
         found: set[str] = set()
-        for operation in self.operations:
+        for operation in self.all_operations:
             found |= operation.models
         return tuple(sorted(found))
 
     @property
     def typing_imports(self) -> tuple[str, ...]:
         found = {"TYPE_CHECKING"}
-        for operation in self.operations:
+        for operation in self.all_operations:
             found |= operation.typing_names
         return tuple(sorted(found))
 
     @property
     def uses_path_params(self) -> bool:
-        return any(op.path_params for op in self.operations)
+        return any(op.path_params for op in self.all_operations)
 
     @property
     def uses_stream(self) -> bool:
-        return any(op.stream for op in self.operations)
+        return any(op.stream for op in self.all_operations)
 
+    @property
+    def uses_files(self) -> bool:
+        return any(op.body and op.body.file_fields for op in self.all_operations)
+
+    @property
+    def uses_query_styles(self) -> bool:
+        return any(op.styled_query_params for op in self.all_operations)
 
 
 class AuthKind(enum.Enum):
@@ -348,7 +456,8 @@ class AuthScheme:
 @dataclass(frozen=True)
 class Model:
     class_name: str
-    pointer: str
+    pointer: str  # the $ref the models stage sees for it
+    hoisted_schema: str = ""  # JSON of an inline schema the IR gave a name (empty: a component)
 
 
 @dataclass(frozen=True)
@@ -374,6 +483,14 @@ class Api:
     def env_vars(self) -> tuple[PyString, ...]:
         found = [self.auth.env_var] if self.auth and self.auth.env_var else []
         return tuple(found + ([self.base_url_env] if self.base_url_env else []))
+
+    @property
+    def all_resources(self) -> tuple[Resource, ...]:
+        return tuple(r for top in self.resources for r in top.subtree)
+
+    @property
+    def operation_count(self) -> int:
+        return sum(len(r.operations) for r in self.all_resources)
 
     @property
     def default_header(self) -> str:

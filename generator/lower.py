@@ -6,12 +6,14 @@ name is chosen through ``naming`` and every problem is reported with its JSON po
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from . import __version__, naming
 from .config import Config
-from .errors import pointer
+from .errors import escape_pointer_token, pointer
 from .ir import (
     Api,
     AuthKind,
@@ -23,6 +25,7 @@ from .ir import (
     Operation,
     Param,
     ParamLocation,
+    ParamStyle,
     PyString,
     Resource,
     StreamFormat,
@@ -32,6 +35,7 @@ from .ir import (
     union,
 )
 from .load import LoadedSpec
+from .resources import OperationKey, place, url_path
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 STREAMING_EXTENSION = "x-sdkforge-streaming"
@@ -50,25 +54,37 @@ _PRIMITIVES = {
 class Lowering:
     """One lowering run; collects problems instead of stopping at the first."""
 
-    def __init__(self, spec: LoadedSpec, config: Config) -> None:
+    def __init__(self, spec: LoadedSpec, config: Config, model_classes: Mapping[str, str] | None) -> None:
         self.spec = spec
         self.config = config
         self.document = spec.document
         self.problems: list[tuple[str, str, str]] = []
         self.schemas: Mapping[str, Any] = self.document.get("components", {}).get("schemas", {}) or {}
+        self.model_classes = model_classes
+        self.class_names_taken: set[str] = set()
         self.model_names = self._name_models()
+        self.hoisted: list[Model] = []
+        self.hoisted_by_text: dict[str, Model] = {}
+        self.schema_keys_taken = {name.lower() for name in self.schemas}
 
     # -- models --------------------------------------------------------------------------
 
     def _name_models(self) -> dict[str, str]:
-        """Class name for every component schema that becomes a class, keyed by its ``$ref``."""
-        taken: set[str] = set()
+        """Class name for every component schema, keyed by its ``$ref``.
+
+        The models stage reports the class each ``$ref`` became (``model_classes``); until it
+        has run (the first, provisional lowering) names are only placeholders.
+        """
         names: dict[str, str] = {}
         for name in self.schemas:
-            names[_SCHEMA_PREFIX + naming.escape_ref_token(name)] = naming.unique(
-                naming.pascal_identifier(name), taken, separator=""
-            )
+            ref = _SCHEMA_PREFIX + naming.escape_ref_token(name)
+            names[ref] = self._class_for(ref, name)
         return names
+
+    def _class_for(self, ref: str, name: str) -> str:
+        if self.model_classes is not None and ref in self.model_classes:
+            return self.model_classes[ref]
+        return naming.unique(naming.pascal_identifier(name), self.class_names_taken, separator="")
 
     def model_ref(self, ref: str) -> tuple[str, bool] | None:
         """The class a ``$ref`` becomes, and whether the reference may be null.
@@ -168,69 +184,83 @@ class Lowering:
     # -- operations ----------------------------------------------------------------------
 
     def lower(self) -> Api:
-        grouped: dict[str, list[tuple[str, str, Mapping[str, Any]]]] = {}
+        keys: list[OperationKey] = []
+        raw: dict[OperationKey, Mapping[str, Any]] = {}
         for path, item in (self.document.get("paths") or {}).items():
             if not isinstance(item, Mapping):
                 continue
             for http_method in HTTP_METHODS:
                 operation = item.get(http_method)
                 if isinstance(operation, Mapping):
-                    grouped.setdefault(self._resource_key(path, operation), []).append((path, http_method, operation))
-        resources = []
-        taken_attributes = set(naming.RESERVED_ATTRIBUTES)
-        taken_classes: set[str] = set()
-        for key, operations in grouped.items():
-            attribute = naming.unique(naming.snake_identifier(key, fallback="default"), taken_attributes)
-            class_name = naming.unique(naming.pascal_identifier(key, fallback="Default"), taken_classes, separator="")
-            resource_words = naming.words(key.lower())
-            taken_methods: set[str] = set()
-            lowered = tuple(self._operation(path, http_method, op, resource_words, taken_methods) for path, http_method, op in operations)
-            resources.append(Resource(attribute, class_name, attribute, lowered))
+                    key = OperationKey(str(path), http_method, str(operation.get("operationId") or ""))
+                    keys.append(key)
+                    raw[key] = operation
+        placements = place(keys)
+        by_resource: dict[tuple[str, ...], list[Operation]] = {}
+        taken_methods: dict[tuple[str, ...], set[str]] = {}
+        for key in keys:
+            placement = placements[key]
+            taken = taken_methods.setdefault(placement.resource, set(naming.RESERVED_METHOD_NAMES))
+            name = naming.unique(placement.method, taken)
+            by_resource.setdefault(placement.resource, []).append(self._operation(key, raw[key], name))
         api = Api(
             package=self.config.package,
             client_class=self.config.client_class,
             async_client_class=self.config.async_client_name,
-            title=PyString(str(self.document.get("info", {}).get("title", ""))),
-            version=PyString(str(self.document.get("info", {}).get("version", ""))),
-            spec_label=_safe_label(self.config.spec),
+            title=PyString(str((self.document.get("info") or {}).get("title", ""))),
+            version=PyString(str((self.document.get("info") or {}).get("version", ""))),
+            spec_label=_safe_label(self.config.spec_label),
             generator_version=__version__,
             base_url=PyString(self._base_url()),
             base_url_env=PyString(self.config.base_url_env) if self.config.base_url_env else None,
             auth=self._auth(),
-            resources=tuple(resources),
-            models=tuple(Model(name, ref) for ref, name in self.model_names.items()),
+            resources=self._resource_tree(by_resource),
+            models=tuple(Model(name, ref) for ref, name in self.model_names.items()) + tuple(self.hoisted),
         )
         if self.problems:
             raise self.spec.fail(self.problems)
         return api
 
-    def _resource_key(self, path: str, operation: Mapping[str, Any]) -> str:
-        tags = operation.get("tags")
-        if isinstance(tags, list) and tags and isinstance(tags[0], str):
-            return tags[0]
-        segments = [s for s in path.split("/") if s and not s.startswith("{")]
-        return segments[0] if segments else "default"
+    def _resource_tree(self, by_resource: dict[tuple[str, ...], list[Operation]]) -> tuple[Resource, ...]:
+        """Nest resources by attribute path; parents without operations of their own still exist."""
+        paths = set(by_resource)
+        for path in list(paths):
+            paths |= {path[:i] for i in range(1, len(path))}
+        taken_classes = set(self.class_names_taken)
+        class_names = {
+            path: naming.unique(naming.pascal_identifier("_".join(path), fallback="Resource"), taken_classes, separator="")
+            for path in sorted(paths, key=lambda p: (len(p), p))
+        }
+        modules: set[str] = set()
+        module_of = {
+            top: naming.unique(naming.snake_identifier(top[0], fallback="resource"), modules)
+            for top in sorted(p for p in paths if len(p) == 1)
+        }
 
-    def _operation(
-        self, path: str, http_method: str, operation: Mapping[str, Any], resource_words: list[str], taken: set[str]
-    ) -> Operation:
-        where = pointer("paths", path, http_method)
-        operation_id = str(operation.get("operationId", ""))
-        name = naming.unique(naming.method_name(operation_id, resource_words, http_method), taken)
+        def build(path: tuple[str, ...]) -> Resource:
+            children = tuple(build(child) for child in sorted(paths) if len(child) == len(path) + 1 and child[: len(path)] == path)
+            return Resource(path[-1], class_names[path], module_of[path[:1]], tuple(by_resource.get(path, ())), children)
+
+        return tuple(build(top) for top in sorted(module_of))
+
+    def _operation(self, key: OperationKey, operation: Mapping[str, Any], name: str) -> Operation:
+        where = pointer("paths", key.path, key.http_method)
+        hint = naming.pascal_identifier(key.operation_id or f"{key.http_method}_{url_path(key.path)}", fallback="Operation")
         taken_params = set(naming.RESERVED_PARAMETER_NAMES)
-        params = self._parameters(path, operation, where, taken_params)
-        body = self._body(operation, where, taken_params)
-        response_type, stream_content = self._success_response(operation, where)
+        params = self._parameters(key.path, operation, where, taken_params)
+        body = self._body(operation, where, taken_params, hint)
+        response_type, stream_content, accept = self._success_response(operation, where, hint)
         stream = self._stream(operation, where, body, stream_content)
-        path_template = path
+        path_template = url_path(key.path)
         for param in params:
             if param.location is ParamLocation.PATH:
                 path_template = path_template.replace("{" + param.wire_name.text + "}", "{" + param.name + "}")
+        fixed_query = tuple((PyString(k), PyString(v)) for k, v in parse_qsl(urlsplit(key.path).query, keep_blank_values=True))
         return Operation(
             method_name=name,
-            http_method=http_method,
+            http_method=key.http_method,
             path=PyString(path_template),
-            operation_id=operation_id,
+            operation_id=key.operation_id,
             pointer=where,
             params=params,
             body=body,
@@ -238,113 +268,202 @@ class Lowering:
             stream=stream,
             docstring=self._docstring(operation, params + (body.fields if body else ())),
             deprecated=operation.get("deprecated") is True,
+            fixed_query=fixed_query,
+            accept=PyString(accept) if accept else None,
         )
 
     def _parameters(self, path: str, operation: Mapping[str, Any], where: str, taken: set[str]) -> tuple[Param, ...]:
         declared: dict[tuple[str, str], tuple[Mapping[str, Any], str]] = {}
         path_item = self.document["paths"][path]
-        for source, items in (("", path_item.get("parameters")), (where, operation.get("parameters"))):
+        for source, items in ((pointer("paths", path), path_item.get("parameters")), (where, operation.get("parameters"))):
             for index, raw in enumerate(items or []):
-                at = f"{source or pointer('paths', path)}/parameters/{index}"
+                at = f"{source}/parameters/{index}"
                 resolved = self.resolve(raw["$ref"]) if isinstance(raw, Mapping) and "$ref" in raw else raw
                 if not isinstance(resolved, Mapping) or "name" not in resolved:
                     self.problems.append((at, "unusable parameter", "give it a name and an 'in'"))
                     continue
                 declared[(str(resolved["name"]), str(resolved.get("in")))] = (resolved, at)
+        url = url_path(path)
         params = []
-        for (wire_name, location), (raw, at) in declared.items():
+        # Path parameters first, in the order the path names them: they are positional.
+        ordered = sorted(declared.items(), key=lambda item: (item[0][1] != "path", url.find("{" + item[0][0] + "}")))
+        for (wire_name, location), (raw, at) in ordered:
             try:
                 kind = ParamLocation(location)
             except ValueError:
                 self.problems.append((f"{at}/in", f"unknown parameter location {location!r}", "use path, query, header or cookie"))
                 continue
-            if kind is ParamLocation.PATH and "{" + wire_name + "}" not in path:
-                self.problems.append((at, f"path parameter {wire_name!r} does not appear in the path {path!r}", "rename it or add it to the path"))
+            if kind is ParamLocation.PATH and "{" + wire_name + "}" not in url:
+                self.problems.append((at, f"path parameter {wire_name!r} does not appear in the path {url!r}", "rename it or add it to the path"))
                 continue
-            required = kind is ParamLocation.PATH or raw.get("required") is True
+            schema = raw.get("schema")
+            if schema is None and isinstance(raw.get("content"), Mapping) and raw["content"]:
+                schema = next(iter(raw["content"].values())).get("schema")
             params.append(
                 Param(
                     name=naming.unique(naming.snake_identifier(wire_name, fallback="param"), taken),
                     wire_name=PyString(wire_name),
                     location=kind,
-                    type=self.type_of(raw.get("schema", {}), f"{at}/schema", request=True),
-                    required=required,
+                    type=self.type_of(schema or {}, f"{at}/schema", request=True),
+                    required=kind is ParamLocation.PATH or raw.get("required") is True,
                     description=str(raw.get("description", "")),
+                    style=_style(kind, raw),
                 )
             )
         return tuple(params)
 
-    def _body(self, operation: Mapping[str, Any], where: str, taken: set[str]) -> Body | None:
+    def _body(self, operation: Mapping[str, Any], where: str, taken: set[str], hint: str) -> Body | None:
         request_body = operation.get("requestBody")
         if isinstance(request_body, Mapping) and "$ref" in request_body:
             request_body = self.resolve(request_body["$ref"])
         if not isinstance(request_body, Mapping):
             return None
         content = request_body.get("content") or {}
-        if "application/json" not in content:
-            self.problems.append((f"{where}/requestBody", "only application/json request bodies are supported so far", "declare application/json content"))
+        if not isinstance(content, Mapping) or not content:
             return None
-        at = f"{where}/requestBody/content/application~1json/schema"
-        schema = content["application/json"].get("schema", {})
-        target = self.resolve(schema["$ref"]) if isinstance(schema, Mapping) and "$ref" in schema else schema
+        content_type = min(content, key=_content_preference)
+        encoding = _encoding(content_type)
+        others = tuple(ct for ct in content if ct != content_type)
+        at = f"{where}/requestBody/content/{escape_pointer_token(content_type)}/schema"
+        media = content[content_type] if isinstance(content[content_type], Mapping) else {}
+        schema = media.get("schema", {})
         body_required = request_body.get("required") is True
-        if isinstance(target, Mapping) and _is_object_schema(target) and "allOf" not in target:
-            required = set(target.get("required") or [])
-            fields = []
-            for prop, prop_schema in (target.get("properties") or {}).items():
-                fields.append(
-                    Param(
-                        name=naming.unique(naming.snake_identifier(prop, fallback="field"), taken),
-                        wire_name=PyString(prop),
-                        location=ParamLocation.BODY,
-                        type=self.type_of(prop_schema, f"{at}/properties/{prop}", request=True),
-                        required=body_required and prop in required,
-                        description=self._description(prop_schema),
-                    )
+        if encoding is BodyEncoding.BINARY:
+            kind = TypeKind.STR if content_type.startswith("text/") else TypeKind.BYTES
+            whole = Param(naming.unique("content", taken), PyString("content"), ParamLocation.BODY,
+                          union(TypeRef(kind), TypeRef(TypeKind.BYTES)), body_required,
+                          f"The request body, sent as {content_type}.")
+            return Body(PyString(content_type), encoding, (), whole, others)
+        properties, required = self._object_properties(schema)
+        if properties is None:
+            whole_type = self._named_type(schema, at, f"{hint}Body", request=True)
+            whole = Param(naming.unique("body", taken), PyString("body"), ParamLocation.BODY, whole_type, body_required)
+            return Body(PyString(content_type), encoding, (), whole, others)
+        fields = []
+        for prop, prop_schema in properties.items():
+            is_file = encoding is BodyEncoding.MULTIPART and self._is_file_schema(prop_schema)
+            prop_type = self._file_type(prop_schema) if is_file else self.type_of(prop_schema, f"{at}/properties/{escape_pointer_token(prop)}", request=True)
+            fields.append(
+                Param(
+                    name=naming.unique(naming.snake_identifier(prop, fallback="field"), taken),
+                    wire_name=PyString(prop),
+                    location=ParamLocation.BODY,
+                    type=prop_type,
+                    required=body_required and prop in required,
+                    description=self._description(prop_schema),
+                    is_file=is_file,
                 )
-            return Body("application/json", BodyEncoding.JSON, tuple(fields))
-        whole = Param(naming.unique("body", taken), PyString("body"), ParamLocation.BODY, self.type_of(schema, at, request=True), body_required)
-        return Body("application/json", BodyEncoding.JSON, (), whole)
+            )
+        return Body(PyString(content_type), encoding, tuple(fields), None, others)
 
-    def _success_response(self, operation: Mapping[str, Any], where: str) -> tuple[TypeRef, Mapping[str, Any] | None]:
+    def _object_properties(self, schema: Any, depth: int = 0) -> tuple[dict[str, Any] | None, set[str]]:
+        """The properties of an object schema (allOf members merged), or None if it is not one."""
+        if isinstance(schema, Mapping) and "$ref" in schema:
+            schema = self.resolve(schema["$ref"])
+        if not isinstance(schema, Mapping) or depth > 20:
+            return None, set()
+        if any(key in schema for key in ("oneOf", "anyOf")) or not (_is_object_schema(schema) or "allOf" in schema):
+            return None, set()
+        properties: dict[str, Any] = {}
+        required: set[str] = set()
+        for member in schema.get("allOf") or []:
+            inner, inner_required = self._object_properties(member, depth + 1)
+            if inner is None:
+                return None, set()
+            properties.update(inner)
+            required |= inner_required
+        properties.update(schema.get("properties") or {})
+        required |= {r for r in schema.get("required") or [] if isinstance(r, str)}
+        return properties, required
+
+    def _is_file_schema(self, schema: Any) -> bool:
+        if isinstance(schema, Mapping) and "$ref" in schema:
+            schema = self.resolve(schema["$ref"])
+        if not isinstance(schema, Mapping):
+            return False
+        if schema.get("type") == "array" or "items" in schema:
+            return self._is_file_schema(schema.get("items"))
+        if any(self._is_file_schema(m) for key in ("anyOf", "oneOf") for m in schema.get(key) or []):
+            return True
+        return schema.get("format") == "binary" or "contentMediaType" in schema or schema.get("contentEncoding") == "base64"
+
+    def _file_type(self, schema: Any) -> TypeRef:
+        if isinstance(schema, Mapping) and "$ref" in schema:
+            schema = self.resolve(schema["$ref"])
+        if isinstance(schema, Mapping) and (schema.get("type") == "array" or "items" in schema):
+            return TypeRef(TypeKind.LIST, (TypeRef(TypeKind.FILE),))
+        return TypeRef(TypeKind.FILE)
+
+    def _named_type(self, schema: Any, where: str, name_hint: str, request: bool = False) -> TypeRef:
+        """Like ``type_of``, but an inline object schema becomes a model class named from the hint."""
+        if isinstance(schema, Mapping) and "$ref" not in schema:
+            is_object = bool(schema.get("properties")) and _is_object_schema(schema)
+            if is_object or ("allOf" in schema and schema.get("type") in (None, "object")):
+                model = self._hoist(schema, name_hint)
+                result = union(model, TypeRef(TypeKind.DICT, (TypeRef(TypeKind.OBJECT),))) if request else model
+                return union(result, _NONE) if schema.get("nullable") is True else result
+            if schema.get("type") == "array" and isinstance(schema.get("items"), Mapping):
+                items = self._named_type(schema["items"], f"{where}/items", f"{name_hint}Item", request)
+                return TypeRef(TypeKind.LIST, (items,))
+            inner = nullable_object(schema)
+            if inner is not None and inner.get("properties"):
+                return union(self._hoist(inner, name_hint), _NONE)
+        return self.type_of(schema, where, request=request)
+
+    def _hoist(self, schema: Mapping[str, Any], name_hint: str) -> TypeRef:
+        """Give an inline schema a model class (the models stage adds it as a component)."""
+        text = json.dumps(schema, sort_keys=False, ensure_ascii=False, default=str)
+        existing = self.hoisted_by_text.get(text)
+        if existing is None:
+            # The component key the models stage sees; the class it becomes may differ.
+            key = naming.unique(naming.pascal_identifier(name_hint), self.schema_keys_taken, separator="", casefold=True)
+            ref = _SCHEMA_PREFIX + naming.escape_ref_token(key)
+            existing = Model(self._class_for(ref, key), ref, text)
+            self.hoisted_by_text[text] = existing
+            self.hoisted.append(existing)
+        return TypeRef(TypeKind.MODEL, model=existing.class_name)
+
+    def _success_response(self, operation: Mapping[str, Any], where: str, hint: str) -> tuple[TypeRef, Mapping[str, Any] | None, str]:
+        """What a successful call returns, the streaming content if any, and a non-JSON Accept."""
         responses = operation.get("responses") or {}
         if not responses:
             self.problems.append((f"{where}/responses", "the operation declares no responses", "declare at least one response"))
+        types: list[TypeRef] = []
+        stream_content: Mapping[str, Any] | None = None
+        accept = ""
         for status in sorted(str(s) for s in responses):
-            if not (status.startswith("2") or status == "2XX"):
+            if not (status.startswith("2") or status.upper() == "2XX"):
                 continue
             response = responses.get(status, responses.get(int(status)) if status.isdigit() else None)
             if isinstance(response, Mapping) and "$ref" in response:
                 response = self.resolve(response["$ref"])
             content = (response or {}).get("content") or {}
-            json_type = next((ct for ct in content if ct.split(";")[0].strip().endswith("json") and "ndjson" not in ct), None)
-            stream_type = next((ct for ct in content if ct.startswith(("text/event-stream", "application/x-ndjson"))), None)
-            stream_content = {"media_type": stream_type, **content[stream_type]} if stream_type else None
+            stream_type = next((ct for ct in content if ct.startswith(_STREAM_TYPES)), None)
+            if stream_type and stream_content is None:
+                stream_content = {"media_type": stream_type, **(content[stream_type] or {})}
+            json_type = next((ct for ct in content if _is_json(ct)), None)
             if json_type:
-                at = f"{where}/responses/{status}/content/{json_type.replace('/', '~1')}/schema"
-                return self.type_of(content[json_type].get("schema", {}), at), stream_content
-            return _NONE, stream_content
-        return _NONE, None
+                at = f"{where}/responses/{status}/content/{escape_pointer_token(json_type)}/schema"
+                suffix = "Response" if not types else f"Response{status}"
+                types.append(self._named_type((content[json_type] or {}).get("schema", {}), at, hint + suffix))
+            elif content and not stream_type:
+                other = next(iter(content))
+                accept = accept or other
+                types.append(TypeRef(TypeKind.STR) if other.startswith("text/") else TypeRef(TypeKind.BYTES))
+            elif not content and not stream_type:
+                types.append(_NONE)
+        result = union(*types) if types else _NONE
+        if result.kind is TypeKind.UNION and _NONE in result.args and len(result.args) > 1 and not stream_content:
+            result = union(*[t for t in result.args if t != _NONE])  # 200 with a body, 204 without: the body
+        return result, stream_content, accept
 
     def _stream(
         self, operation: Mapping[str, Any], where: str, body: Body | None, stream_content: Mapping[str, Any] | None
     ) -> StreamSpec | None:
-        extension = operation.get(STREAMING_EXTENSION)
-        if stream_content is None and not isinstance(extension, Mapping):
-            return None
-        settings = extension if isinstance(extension, Mapping) else {}
-        media_type = (stream_content or {}).get("media_type", "text/event-stream")
-        stream_format = StreamFormat.NDJSON if "ndjson" in media_type else StreamFormat.SSE
-        event_schema = (stream_content or {}).get("itemSchema") or (stream_content or {}).get("schema")
-        if "event-schema" in settings:
-            event_schema = {"$ref": settings["event-schema"]}
-        event_type = self.type_of(event_schema, f"{where}/responses") if event_schema else _ANY
-        switch_name = settings.get("param", "stream")
-        switch = next((f for f in (body.fields if body else ()) if f.wire_name.text == switch_name), None)
-        if switch is None and "param" in settings:
-            self.problems.append((f"{where}/{STREAMING_EXTENSION}/param", f"no request body field {switch_name!r} switches streaming", "name a boolean body property"))
-        terminator = settings.get("terminator")
-        return StreamSpec(stream_format, event_type, switch, PyString(str(terminator)) if terminator is not None else None)
+        # Every way a spec (or the configuration) declares streaming: see generator/streaming.py.
+        from .streaming import lower_stream  # noqa: PLC0415 - streaming imports this module's names lazily too
+
+        return lower_stream(self, operation, where, body)
 
     def _docstring(self, operation: Mapping[str, Any], params: tuple[Param, ...]) -> Docstring:
         lines: list[str] = []
@@ -401,6 +520,47 @@ class Lowering:
         return AuthScheme(AuthKind.BEARER, "api_key", PyString(env), None)
 
 
+_STREAM_TYPES = ("text/event-stream", "application/x-ndjson", "application/jsonl", "application/json-seq")
+_BODY_PREFERENCE = ("json", "multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";")[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def _content_preference(content_type: str) -> int:
+    if _is_json(content_type):
+        return 0
+    media = content_type.split(";")[0].strip().lower()
+    return _BODY_PREFERENCE.index(media) if media in _BODY_PREFERENCE else len(_BODY_PREFERENCE)
+
+
+def _encoding(content_type: str) -> BodyEncoding:
+    media = content_type.split(";")[0].strip().lower()
+    if _is_json(media):
+        return BodyEncoding.JSON
+    if media == "multipart/form-data":
+        return BodyEncoding.MULTIPART
+    if media == "application/x-www-form-urlencoded":
+        return BodyEncoding.FORM
+    return BodyEncoding.BINARY
+
+
+def _style(location: ParamLocation, raw: Mapping[str, Any]) -> ParamStyle:
+    if location is not ParamLocation.QUERY:
+        return ParamStyle.DEFAULT
+    style = raw.get("style", "form")
+    explode = raw.get("explode", style == "form")
+    if style == "deepObject":
+        return ParamStyle.DEEP_OBJECT
+    if style == "spaceDelimited":
+        return ParamStyle.SPACE_DELIMITED
+    if style == "pipeDelimited":
+        return ParamStyle.PIPE_DELIMITED
+    return ParamStyle.DEFAULT if explode else ParamStyle.FORM
+
+
 def _is_object_schema(schema: Mapping[str, Any]) -> bool:
     declared = schema.get("type")
     if declared == "object" or (isinstance(declared, list) and "object" in declared and len([t for t in declared if t != "null"]) == 1):
@@ -429,5 +589,6 @@ def _safe_label(label: str) -> str:
     return "".join(ch if ch.isprintable() else "?" for ch in label.replace("\\", "/"))
 
 
-def lower(spec: LoadedSpec, config: Config) -> Api:
-    return Lowering(spec, config).lower()
+def lower(spec: LoadedSpec, config: Config, model_classes: Mapping[str, str] | None = None) -> Api:
+    """The IR; ``model_classes`` maps each schema ``$ref`` to the class the models stage made."""
+    return Lowering(spec, config, model_classes).lower()

@@ -1,18 +1,23 @@
-"""Stage 3: pydantic models through datamodel-code-generator, with the class names the IR chose.
+"""Stage 3: pydantic models through datamodel-code-generator, pinned, every option spelled out.
 
-The IR names every component schema; those names go to datamodel-code-generator as its
-``model_name_map`` and are checked against the classes it actually wrote, so the client and
-the models can never disagree on a name.
+The tool names classes itself (it also names the inline models it finds, so only it can avoid
+every clash); its model metadata says which class each component schema became, and the IR is
+lowered with exactly those names. A check after the fact confirms every reported class exists.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+import json
+import tempfile
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .errors import SpecError, SpecProblem
-from .ir import Api
+from .ir import Model
 from .lower import nullable_object
 from .naming import escape_ref_token
 
@@ -31,8 +36,10 @@ DATAMODEL_OPTIONS: Mapping[str, Any] = {
     "use_schema_description": True,
     "use_field_description": True,
     "use_title_as_name": False,
+    "naming_strategy": "full-path",  # inline models named by their whole path: no clashes with component names
     "capitalise_enum_members": False,
     "snake_case_field": False,
+    "treat_dot_as_module": False,  # dotted schema names (together: "a.b") stay one module
     "allow_population_by_field_name": True,
     "formatters": [],  # black runs once, in-process, in the format stage
     # Replaced by a relative import of the runtime's APIModel in the render stage.
@@ -40,30 +47,51 @@ DATAMODEL_OPTIONS: Mapping[str, Any] = {
 }
 
 
-def render_models(document: Mapping[str, Any], api: Api, label: str) -> str:
-    """The source of the ``types`` models module (unformatted)."""
+@dataclass(frozen=True)
+class ModelsModule:
+    source: str  # the models module (unformatted)
+    classes: Mapping[str, str]  # "#/components/schemas/X" -> the class it became
+
+
+def build_models(document: Mapping[str, Any], hoisted: tuple[Model, ...], label: str) -> ModelsModule:
+    """Run datamodel-code-generator once and read back, from its model metadata, which class
+    each component schema became: the IR then uses exactly those names."""
     from datamodel_code_generator import InputFileType, generate  # heavy: import only when used
 
-    if not api.models:
-        return "from __future__ import annotations\n"
-    source = generate(
-        normalize_for_models(document),
-        input_file_type=InputFileType.OpenAPI,
-        model_name_map={model.pointer: model.class_name for model in api.models},
-        custom_file_header='"""The API\'s data types, as pydantic models (made by datamodel-code-generator)."""',
-        **DATAMODEL_OPTIONS,
-    )
-    assert isinstance(source, str)  # one module: generate() returns its text
-    _check_classes(source, api, label)
-    return source
+    normalized = normalize_for_models(document, hoisted)
+    if not normalized["components"]["schemas"]:
+        return ModelsModule("from __future__ import annotations\n", {})
+    with tempfile.TemporaryDirectory(prefix="sdkforge-models-") as scratch:
+        output, metadata = Path(scratch) / "models.py", Path(scratch) / "models.json"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # its format warnings are about models we do not change
+            generate(
+                normalized,
+                input_file_type=InputFileType.OpenAPI,
+                output=output,
+                emit_model_metadata=metadata,
+                custom_file_header='"""The API\'s data types, as pydantic models (made by datamodel-code-generator)."""',
+                **DATAMODEL_OPTIONS,
+            )
+        source = output.read_text(encoding="utf-8")
+        entries = json.loads(metadata.read_text(encoding="utf-8"))["models"]
+    classes = {}
+    for entry in entries:
+        ref = "#" + str(entry["source_ref"]).split("#", 1)[-1]
+        if ref.count("/") == 3 and ref.startswith("#/components/schemas/"):
+            classes[ref] = str(entry["class_name"])
+    _check_classes(source, classes.values(), label)
+    return ModelsModule(source, classes)
 
 
-def normalize_for_models(document: Mapping[str, Any]) -> dict[str, Any]:
+def normalize_for_models(document: Mapping[str, Any], hoisted: tuple[Model, ...] = ()) -> dict[str, Any]:
     """The document as datamodel-code-generator should see it.
 
     - paths are dropped: only component schemas become models, operations are the IR's;
     - an "object or null" component becomes the object, and references to it ``anyOf`` the
       object and null, so that its class is the object's (as ``lower.model_ref`` decided);
+    - inline schemas the IR named (``hoisted``) become components under the IR's pointers;
+    - a ``$ref`` loses its sibling annotations (3.1 allows them; they would fork the model);
     - a ``default`` beside ``anyOf``/``oneOf`` is dropped: the generator would copy it onto
       every branch, where it is usually of the wrong type.
     """
@@ -79,6 +107,8 @@ def normalize_for_models(document: Mapping[str, Any]) -> dict[str, Any]:
                 inner["description"] = schema["description"]
             schema = inner
         new_schemas[name] = _rewrite(schema, unwrapped)
+    for model in hoisted:
+        new_schemas[model.pointer.rsplit("/", 1)[1]] = _rewrite(json.loads(model.hoisted_schema), unwrapped)
     components["schemas"] = new_schemas
     return {**document, "paths": {}, "components": components}
 
@@ -86,8 +116,12 @@ def normalize_for_models(document: Mapping[str, Any]) -> dict[str, Any]:
 def _rewrite(node: Any, unwrapped: set[str]) -> Any:
     if isinstance(node, Mapping):
         ref = node.get("$ref")
-        if isinstance(ref, str) and ref in unwrapped:
-            return {"anyOf": [{"$ref": ref}, {"type": "null"}], **{k: v for k, v in node.items() if k != "$ref"}}
+        if isinstance(ref, str):
+            # Siblings of a $ref (description, title, examples...) would make the generator copy
+            # the referenced model under a new name; only nullability changes the type.
+            if ref in unwrapped or node.get("nullable") is True:
+                return {"anyOf": [{"$ref": ref}, {"type": "null"}]}
+            return {"$ref": ref}
         drop_default = "anyOf" in node or "oneOf" in node
         return {key: _rewrite(value, unwrapped) for key, value in node.items() if not (drop_default and key == "default")}
     if isinstance(node, list):
@@ -95,7 +129,7 @@ def _rewrite(node: Any, unwrapped: set[str]) -> Any:
     return node
 
 
-def _check_classes(source: str, api: Api, label: str) -> None:
+def _check_classes(source: str, expected: Iterable[str], label: str) -> None:
     defined = {node.name for node in ast.parse(source).body if isinstance(node, ast.ClassDef)}
     defined |= {
         target.id
@@ -104,12 +138,12 @@ def _check_classes(source: str, api: Api, label: str) -> None:
         for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
         if isinstance(target, ast.Name)
     }
-    missing = [model for model in api.models if model.class_name not in defined]
+    missing = sorted(set(expected) - defined)
     if missing:
         raise SpecError(
             [
-                SpecProblem(label, m.pointer, f"datamodel-code-generator did not emit class {m.class_name!r}",
-                            "report this schema to the sdkforge maintainers")
-                for m in missing
+                SpecProblem(label, "#/components/schemas", f"datamodel-code-generator reported class {name!r} but did not emit it",
+                            "report this spec to the sdkforge maintainers")
+                for name in missing
             ]
         )

@@ -57,13 +57,17 @@ def pascal_identifier(text: str, fallback: str = "Model") -> str:
     return name
 
 
-def unique(name: str, taken: set[str], separator: str = "_") -> str:
-    """``name`` itself if free, else ``name_2``, ``name_3``...; the result is added to ``taken``."""
+def unique(name: str, taken: set[str], separator: str = "_", casefold: bool = False) -> str:
+    """``name`` itself if free, else ``name_2``, ``name_3``...; the result is added to ``taken``.
+
+    With ``casefold``, ``taken`` holds lower-case names and ``Dog`` collides with ``dog``.
+    """
+    fold = str.lower if casefold else str
     candidate, counter = name, 2
-    while candidate in taken:
+    while fold(candidate) in taken:
         candidate = f"{name}{separator}{counter}"
         counter += 1
-    taken.add(candidate)
+    taken.add(fold(candidate))
     return candidate
 
 

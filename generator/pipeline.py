@@ -1,24 +1,40 @@
 """The whole pipeline as one pure function: spec file in, ``{path: text}`` out.
 
-load -> lower (IR) -> models (datamodel-code-generator) + render (Jinja) -> format (black).
+load -> lower (IR) -> models (datamodel-code-generator) -> lower again with the models' class
+names -> render (Jinja) -> format (black).
 Writing is the CLI's job (see ``write``); ``generate()`` touches no file but the spec.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from .config import Config
+from .errors import ConfigError, SpecProblem
 from .format import format_files
 from .load import load_spec
 from .lower import lower
-from .models import render_models
+from .models import build_models
 from .render import render
+from .streaming import unmatched_settings
+from .validate import validate
 
 
-def generate(spec_path: Path, config: Config) -> dict[PurePosixPath, str]:
+def generate(
+    spec_path: Path, config: Config, *, strict: bool = False, on_warning: Callable[[SpecProblem], object] | None = None
+) -> dict[PurePosixPath, str]:
+    """``strict`` makes warnings errors; ``on_warning`` receives each warning (default: dropped)."""
     config.validate()
     spec = load_spec(spec_path, label=config.spec)
-    api = lower(spec, config)
-    models_source = render_models(spec.document, api, config.spec)
-    return format_files(render(api, models_source))
+    for missing in unmatched_settings(spec.document, config.streaming):
+        raise ConfigError(f"[tool.sdkforge.streaming] names {missing!r}, which {config.spec} does not have "
+                          "(write 'METHOD /path' exactly as in the spec's paths, or an operationId)")
+    for warning in validate(spec, strict=strict):  # every problem at once; lower may trust the shapes
+        (on_warning or (lambda _: None))(warning)
+    # Lower once to learn which inline schemas need a class, let datamodel-code-generator make
+    # the models, then lower again with the class names it reports for every schema.
+    provisional = lower(spec, config)
+    models = build_models(spec.document, tuple(m for m in provisional.models if m.hoisted_schema), config.spec)
+    api = lower(spec, config, models.classes)
+    return format_files(render(api, models.source))

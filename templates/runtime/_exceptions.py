@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any, Optional
 
 import httpx
@@ -55,6 +57,7 @@ class APIResponseValidationError(APIError):
         super().__init__(message or "Data returned by the API is not valid for the expected schema.", response.request, body=body)
         self.response = response
         self.status_code = response.status_code
+        self.request_id: Optional[str] = response.headers.get("x-request-id")
 
 
 class APIStatusError(APIError):
@@ -124,13 +127,30 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
 }
 
 
-def status_error(response: httpx.Response, decoded: Any) -> APIStatusError:
-    """The error for a non-2xx response whose body was decoded as JSON (or is the text)."""
+_MAX_DETAIL = 500  # characters of a body without error.message quoted in the message
+
+
+def status_error(response: httpx.Response, decoded: Any, *, redact: Optional[Callable[[str], str]] = None) -> APIStatusError:
+    """The error for a non-2xx response whose body was decoded as JSON (or is the text, or None).
+
+    ``body`` is the ``error`` object of a JSON error body, else the decoded JSON, else the text.
+    The message is ``Error code: <status>`` followed by ``error.message`` (or an ``error`` string),
+    else by the start of the body; ``redact`` scrubs secrets a server might echo back.
+    """
     error = decoded.get("error") if isinstance(decoded, dict) else None
     body = error if isinstance(error, dict) else decoded
-    detail = error.get("message") if isinstance(error, dict) else None
+    detail: object = error.get("message") if isinstance(error, dict) else error
     if not isinstance(detail, str) or not detail:
-        detail = decoded if isinstance(decoded, str) and decoded else None
+        if isinstance(decoded, str):
+            detail = decoded.strip()
+        elif decoded is not None:
+            detail = json.dumps(decoded, ensure_ascii=False)
+        else:
+            detail = ""
+        if len(detail) > _MAX_DETAIL:
+            detail = detail[:_MAX_DETAIL] + "..."
+    if detail and redact is not None:
+        detail = redact(detail)
     message = f"Error code: {response.status_code}" + (f" - {detail}" if detail else "")
     cls = _BY_STATUS.get(response.status_code)
     if cls is None:

@@ -25,7 +25,7 @@ size regardless of how it is chunked.
 
 from __future__ import annotations
 
-from typing import AsyncIterable, AsyncIterator, Iterable, Iterator, List, Optional
+from typing import Any, AsyncIterable, AsyncIterator, Iterable, Iterator, List, Optional, Tuple
 
 __all__ = ["SSEDecoder", "ServerSentEvent"]
 
@@ -121,6 +121,37 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> List[ServerSentEvent]:
         """Consume ``chunk`` and return the events it completed (maybe none)."""
+        lines = self._lines(chunk)
+        if not lines:
+            return []
+        return [
+            ServerSentEvent(
+                event.decode("utf-8", "replace") if event else "message",
+                data.decode("utf-8", "replace"),
+                last_id,
+                retry,
+            )
+            for event, data, last_id, retry in self._process(lines, True)
+        ]
+
+    def feed_data(self, chunk: bytes) -> List[Tuple[Optional[bytes], bytes]]:
+        """The fast path of :meth:`feed` for typed streams: ``(event type, data)`` pairs as raw
+        UTF-8 bytes, the type ``None`` when the event had no (or an empty) ``event`` field.
+
+        Decoding follows exactly the same rules; ``last_event_id`` and ``reconnection_time``
+        are kept up to date as with :meth:`feed`.
+        """
+        lines = self._lines(chunk)
+        if not lines:
+            return []
+        if len(lines) == 2 and not lines[1] and not self._data and lines[0][:6] == b"data: " and self._event is None:
+            # One whole ``data: ...`` event: the shape of nearly every chunk of an LLM stream.
+            self._retry = None
+            return [(None, lines[0][6:])]
+        return self._process(lines, False)
+
+    def _lines(self, chunk: bytes) -> List[bytes]:
+        """The lines ``chunk`` completes, without their terminators (maybe none)."""
         if self._head is not None:
             chunk = self._head + chunk
             if len(chunk) < 3 and _BOM.startswith(chunk):
@@ -148,31 +179,29 @@ class SSEDecoder:
             # No terminator in this chunk (``tail`` is the whole, non-empty
             # chunk): just remember it; the line is joined once, when done.
             pending.append(tail)
-            return []
+            return lines
         if pending:
             pending.append(lines[0])
             lines[0] = b"".join(pending)
             pending.clear()
         if tail:
             pending.append(tail)
-        return self._process(lines)
+        return lines
 
-    def _process(self, lines: List[bytes]) -> List[ServerSentEvent]:
-        events: List[ServerSentEvent] = []
+    def _process(self, lines: List[bytes], full: bool) -> List[Any]:
+        """Interpret complete lines. Each dispatched event is ``(type, data)`` as bytes, or with
+        ``full`` ``(type, data, last event id, retry)``."""
+        events: List[Any] = []
         data = self._data
         for line in lines:
             if not line:
                 # Blank line: dispatch.
                 if data:
-                    event = self._event
-                    events.append(
-                        ServerSentEvent(
-                            event.decode("utf-8", "replace") if event else "message",
-                            b"\n".join(data).decode("utf-8", "replace"),
-                            self._last_event_id,
-                            self._retry,
-                        )
-                    )
+                    joined = data[0] if len(data) == 1 else b"\n".join(data)
+                    if full:
+                        events.append((self._event, joined, self._last_event_id, self._retry))
+                    else:
+                        events.append((self._event or None, joined))
                     data = self._data = []
                 self._event = None
                 self._retry = None

@@ -1,11 +1,49 @@
-"""Typed streams over server-sent events or NDJSON, closed on every way out of a loop."""
+"""Typed streams over server-sent events, JSON lines or JSON text sequences.
+
+``Stream[T]`` / ``AsyncStream[T]`` turn an open HTTP response into parsed items of type ``T``:
+
+* ``"sse"``: ``text/event-stream`` (decoded by ``_sse.SSEDecoder``), each event's ``data`` is one
+  item (JSON, or the text itself when ``T`` is ``str``); a ``data`` equal to the terminator (e.g.
+  ``[DONE]``) ends the stream;
+* ``"ndjson"``: ``application/x-ndjson`` / ``application/jsonl``, one JSON text per line;
+* ``"json-seq"``: ``application/json-seq`` (RFC 7464), JSON texts each after a RS (0x1E).
+
+Errors are never silent: an error event (``event: error``, or a JSON object with a non-empty
+top-level ``error``) raises ``APIError`` with the server's message; a connection lost mid-stream
+raises ``APIConnectionError`` and a read timeout ``APITimeoutError``. Nothing here retries: the
+client's retry loop ends once the response headers have arrived, so no event is ever received
+twice.
+
+The HTTP response is closed whichever way iteration ends: exhausted, terminator, error,
+``close()`` / ``aclose()``, the ``with`` / ``async with`` block, or the stream being garbage
+collected (``break`` out of ``for chunk in client.x.create(..., stream=True)`` drops the last
+reference at once). Nothing holds a reference back to the stream object, so CPython's reference
+counting does this immediately, without waiting for the cycle collector.
+
+Speed: the per-item loop is one generator per stream working on raw bytes, with the validator
+bound once; the common ``data: {...}\\n\\n`` chunk takes a fast path in the decoder.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
-from typing import TYPE_CHECKING, Any, Generic, Optional, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Generic,
+    Iterator,
+    List,
+    Optional,
+    Set,
+    TypeVar,
+    cast,
+)
 
 import httpx
 import pydantic
@@ -17,69 +55,299 @@ from ._sse import SSEDecoder
 if TYPE_CHECKING:
     from ._base_client import AsyncAPIClient, SyncAPIClient
 
-__all__ = ["Stream", "AsyncStream"]
+__all__ = ["Stream", "AsyncStream", "STREAM_FORMATS"]
 
 T = TypeVar("T")
 
+STREAM_FORMATS = ("sse", "ndjson", "json-seq")
+_ERROR_MARK = b'"error"'
+_RS = b"\x1e"
+_DEFAULT_ERROR = "An error occurred during streaming"
+# Tasks that close async responses dropped without being closed (see AsyncStream.__del__);
+# the event loop only keeps weak references to tasks.
+_closing: Set["asyncio.Task[None]"] = set()
 
-def _validator(cast_to: Any) -> Callable[[str], Any]:
-    if isinstance(cast_to, type) and issubclass(cast_to, pydantic.BaseModel):
-        return cast_to.model_validate_json
-    return type_adapter(cast_to).validate_json
 
+class _Parser:
+    """Turns one item's raw bytes into ``T``, and recognises error items. Holds no reference
+    to the stream object (only to the response, for error reports)."""
 
-class _StreamBase(Generic[T]):
-    response: httpx.Response
+    __slots__ = ("cast_to", "response", "strict", "validate", "raw_text", "raw_bytes")
 
-    def __init__(self, cast_to: Any, response: httpx.Response, strict: bool, stream_format: str, terminator: Optional[str]) -> None:
+    def __init__(self, cast_to: Any, response: httpx.Response, strict: bool, stream_format: str) -> None:
+        self.cast_to = cast_to
         self.response = response
-        self._cast_to = cast_to
-        self._validate = _validator(cast_to)
-        self._strict = strict
-        self._format = stream_format
-        self._terminator = terminator
+        self.strict = strict
+        # Text events of a ``str`` stream are the text itself (only SSE carries raw text).
+        self.raw_text = cast_to is str and stream_format == "sse"
+        self.raw_bytes = cast_to is bytes
+        if isinstance(cast_to, type) and issubclass(cast_to, pydantic.BaseModel):
+            self.validate: Callable[[bytes], Any] = cast_to.model_validate_json
+        else:
+            self.validate = type_adapter(cast_to).validate_json
 
-    def _decode(self, data: str, event: Optional[str]) -> T:
-        """One event's payload as ``T``; an error payload raises ``APIError``."""
-        if event == "error" or '"error"' in data:
-            self._raise_if_error(data, event)
+    def parse(self, data: bytes) -> Any:
+        if self.raw_text:
+            return data.decode("utf-8", "replace")
+        if self.raw_bytes:
+            return data
         try:
-            return self._validate(data)  # type: ignore[no-any-return]
+            return self.validate(data)
         except pydantic.ValidationError as exc:
-            try:
-                decoded = json.loads(data)
-            except ValueError:
-                raise APIResponseValidationError(self.response, data, message="A stream event is not JSON.") from exc
-            if self._strict:
-                raise APIResponseValidationError(self.response, decoded) from exc
-            return construct_lenient(self._cast_to, decoded)  # type: ignore[no-any-return]
+            return self.lenient(data, exc)
 
-    def _raise_if_error(self, data: str, event: Optional[str]) -> None:
+    def lenient(self, data: bytes, exc: pydantic.ValidationError) -> Any:
+        """An item that does not match the schema: kept as sent (typed where it fits), unless
+        strict validation is on; an item that is not JSON at all is always an error."""
         try:
             decoded = json.loads(data)
         except ValueError:
+            text = data.decode("utf-8", "replace")
+            raise APIResponseValidationError(self.response, text, message="A stream item is not valid JSON.") from exc
+        if self.strict:
+            raise APIResponseValidationError(self.response, decoded) from exc
+        return construct_lenient(self.cast_to, decoded)
+
+    def check_error(self, data: bytes, event: Optional[bytes]) -> None:
+        """Raise ``APIError`` if the item reports an error (the caller pre-filters cheaply)."""
+        try:
+            decoded: Any = json.loads(data)
+        except ValueError:
             decoded = None
         error = decoded.get("error") if isinstance(decoded, dict) else None
-        if isinstance(error, dict):
-            message = error.get("message")
-            raise APIError(message if isinstance(message, str) and message else "An error occurred during streaming",
-                           self.response.request, body=error)
-        if event == "error":
-            raise APIError(data or "An error occurred during streaming", self.response.request, body=decoded if decoded is not None else data)
+        if error:
+            if isinstance(error, dict):
+                message = error.get("message")
+                text = message if isinstance(message, str) and message else _DEFAULT_ERROR
+                raise APIError(text, self.response.request, body=error)
+            raise APIError(str(error), self.response.request, body=decoded)
+        if event == b"error":
+            if isinstance(decoded, dict) and isinstance(decoded.get("message"), str) and decoded["message"]:
+                text = decoded["message"]
+            else:
+                text = data.decode("utf-8", "replace").strip() or _DEFAULT_ERROR
+            raise APIError(text, self.response.request, body=decoded if decoded is not None else data.decode("utf-8", "replace"))
 
-    def _transport_error(self, exc: Exception) -> APIError:
+    def transport_error(self, exc: httpx.RequestError) -> APIConnectionError:
+        request = self.response.request
         if isinstance(exc, httpx.TimeoutException):
-            return APITimeoutError(self.response.request)
-        return APIConnectionError(message=f"Connection lost while streaming: {type(exc).__name__}", request=self.response.request)
+            return APITimeoutError(request)
+        return APIConnectionError(message=f"Connection lost while streaming: {type(exc).__name__}", request=request)
 
 
-class Stream(_StreamBase[T]):
-    """Iterate to get each event as ``T``. The HTTP response is closed when the stream ends,
-    on ``break`` (through ``close()``, the context manager, or garbage collection) and on errors."""
+# -- the item loops, one generator per stream and format -----------------------------------------
+#
+# Each starts by yielding ``None`` once inside its ``try``: the stream primes it at construction,
+# so from then on finalising the generator (exhausted, closed, or garbage collected) always runs
+# the ``finally`` that closes the response, even if iteration never began.
 
-    def __init__(self, cast_to: Any, response: httpx.Response, client: SyncAPIClient, stream_format: str, terminator: Optional[str]) -> None:
-        super().__init__(cast_to, response, client.strict_response_validation, stream_format, terminator)
-        self._iterator = self._events()
+
+def _sse_items(response: httpx.Response, parser: _Parser, terminator: Optional[bytes]) -> Generator[Any, None, None]:
+    try:
+        yield None
+        feed = SSEDecoder().feed_data
+        parse = parser.parse
+        mark = _ERROR_MARK
+        for chunk in response.iter_bytes():
+            for event, data in feed(chunk):
+                if data == terminator:
+                    return
+                if mark in data or event == b"error":
+                    parser.check_error(data, event)
+                yield parse(data)
+    except httpx.RequestError as exc:
+        raise parser.transport_error(exc) from exc
+    finally:
+        response.close()
+
+
+def _ndjson_items(response: httpx.Response, parser: _Parser, terminator: Optional[bytes]) -> Generator[Any, None, None]:
+    try:
+        yield None
+        parse = parser.parse
+        mark = _ERROR_MARK
+        pending: List[bytes] = []
+        for chunk in response.iter_bytes():
+            for line in _split_lines(chunk, pending):
+                if not line:
+                    continue
+                if line == terminator:
+                    return
+                if mark in line:
+                    parser.check_error(line, None)
+                yield parse(line)
+        tail = b"".join(pending).strip()
+        if tail and tail != terminator:  # a last line without its newline still counts
+            if mark in tail:
+                parser.check_error(tail, None)
+            yield parse(tail)
+    except httpx.RequestError as exc:
+        raise parser.transport_error(exc) from exc
+    finally:
+        response.close()
+
+
+def _json_seq_items(response: httpx.Response, parser: _Parser, terminator: Optional[bytes]) -> Generator[Any, None, None]:
+    try:
+        yield None
+        pending: List[bytes] = []
+        for chunk in response.iter_bytes():
+            for record in _split_records(chunk, pending):
+                if record == terminator:
+                    return
+                if _ERROR_MARK in record:
+                    parser.check_error(record, None)
+                yield parser.parse(record)
+        tail = b"".join(pending).strip()
+        if tail and tail != terminator:
+            if _ERROR_MARK in tail:
+                parser.check_error(tail, None)
+            yield parser.parse(tail)
+    except httpx.RequestError as exc:
+        raise parser.transport_error(exc) from exc
+    finally:
+        response.close()
+
+
+async def _async_sse_items(response: httpx.Response, parser: _Parser, terminator: Optional[bytes]) -> AsyncGenerator[Any, None]:
+    try:
+        feed = SSEDecoder().feed_data
+        parse = parser.parse
+        mark = _ERROR_MARK
+        async for chunk in response.aiter_bytes():
+            for event, data in feed(chunk):
+                if data == terminator:
+                    return
+                if mark in data or event == b"error":
+                    parser.check_error(data, event)
+                yield parse(data)
+    except httpx.RequestError as exc:
+        raise parser.transport_error(exc) from exc
+    finally:
+        await response.aclose()
+
+
+async def _async_ndjson_items(response: httpx.Response, parser: _Parser, terminator: Optional[bytes]) -> AsyncGenerator[Any, None]:
+    try:
+        parse = parser.parse
+        mark = _ERROR_MARK
+        pending: List[bytes] = []
+        async for chunk in response.aiter_bytes():
+            for line in _split_lines(chunk, pending):
+                if not line:
+                    continue
+                if line == terminator:
+                    return
+                if mark in line:
+                    parser.check_error(line, None)
+                yield parse(line)
+        tail = b"".join(pending).strip()
+        if tail and tail != terminator:
+            if mark in tail:
+                parser.check_error(tail, None)
+            yield parse(tail)
+    except httpx.RequestError as exc:
+        raise parser.transport_error(exc) from exc
+    finally:
+        await response.aclose()
+
+
+async def _async_json_seq_items(response: httpx.Response, parser: _Parser, terminator: Optional[bytes]) -> AsyncGenerator[Any, None]:
+    try:
+        pending: List[bytes] = []
+        async for chunk in response.aiter_bytes():
+            for record in _split_records(chunk, pending):
+                if record == terminator:
+                    return
+                if _ERROR_MARK in record:
+                    parser.check_error(record, None)
+                yield parser.parse(record)
+        tail = b"".join(pending).strip()
+        if tail and tail != terminator:
+            if _ERROR_MARK in tail:
+                parser.check_error(tail, None)
+            yield parser.parse(tail)
+    except httpx.RequestError as exc:
+        raise parser.transport_error(exc) from exc
+    finally:
+        await response.aclose()
+
+
+def _split_lines(chunk: bytes, pending: List[bytes]) -> List[bytes]:
+    """Complete lines of a JSON-lines stream (``\\n`` or ``\\r\\n``), stripped; the unfinished
+    rest stays in ``pending`` (joined once, when its line ends: linear in the input)."""
+    lines = chunk.split(b"\n")
+    tail = lines.pop()
+    if lines and pending:
+        pending.append(lines[0])
+        lines[0] = b"".join(pending)
+        pending.clear()
+    if tail:
+        pending.append(tail)
+    return [line.strip() for line in lines]
+
+
+def _split_records(chunk: bytes, pending: List[bytes]) -> List[bytes]:
+    """Complete records of a JSON text sequence (RFC 7464): a record ends where the next RS
+    starts, or, for the last one, as soon as it ends with LF and holds a whole JSON text."""
+    pending.append(chunk)
+    if _RS not in chunk and not chunk.endswith(b"\n"):
+        return []
+    parts = b"".join(pending).split(_RS)
+    pending.clear()
+    tail = parts.pop()
+    records = [part.strip() for part in parts]
+    if tail.endswith(b"\n") and _is_json(tail):
+        records.append(tail.strip())
+    elif tail.strip():
+        pending.append(tail)
+    return [record for record in records if record]
+
+
+def _is_json(data: bytes) -> bool:
+    try:
+        json.loads(data)
+    except ValueError:
+        return False
+    return True
+
+
+_LOOPS = {"sse": _sse_items, "ndjson": _ndjson_items, "json-seq": _json_seq_items}
+_ASYNC_LOOPS = {"sse": _async_sse_items, "ndjson": _async_ndjson_items, "json-seq": _async_json_seq_items}
+
+
+def _check_format(stream_format: str) -> None:
+    if stream_format not in _LOOPS:
+        raise ValueError(f"unknown stream format {stream_format!r} (expected one of {', '.join(STREAM_FORMATS)})")
+
+
+class Stream(Generic[T]):
+    """Iterate to get each item as ``T``; ``.response`` is the HTTP response.
+
+    Closed (and its connection released) when the items run out, at the terminator, on an
+    error, by ``close()``, at the end of a ``with`` block, or when garbage collected.
+    """
+
+    response: httpx.Response
+
+    def __init__(
+        self,
+        cast_to: Any,
+        response: httpx.Response,
+        client: SyncAPIClient,
+        stream_format: str = "sse",
+        terminator: Optional[str] = None,
+    ) -> None:
+        self.response = response
+        try:
+            _check_format(stream_format)
+            parser = _Parser(cast_to, response, client.strict_response_validation, stream_format)
+            loop = _LOOPS[stream_format](response, parser, terminator.encode("utf-8") if terminator is not None else None)
+            next(loop)  # prime: see the note above the loops
+        except BaseException:
+            response.close()
+            raise
+        self._iterator = cast(Generator[T, None, None], loop)
 
     def __iter__(self) -> Iterator[T]:
         return self._iterator
@@ -87,24 +355,14 @@ class Stream(_StreamBase[T]):
     def __next__(self) -> T:
         return next(self._iterator)
 
-    def _events(self) -> Generator[T, None, None]:
-        try:
-            if self._format == "ndjson":
-                for line in self.response.iter_lines():
-                    if line.strip():
-                        yield self._decode(line, None)
-                return
-            terminator = self._terminator
-            for event in SSEDecoder().iter_events(self.response.iter_bytes()):
-                if event.data == terminator:
-                    return
-                yield self._decode(event.data, event.event)
-        except httpx.TransportError as exc:
-            raise self._transport_error(exc) from exc
-        finally:
-            self.response.close()
+    @property
+    def request_id(self) -> Optional[str]:
+        """The ``x-request-id`` header of the response, if any."""
+        value: Optional[str] = self.response.headers.get("x-request-id")
+        return value
 
     def close(self) -> None:
+        """Stop reading and release the connection (safe to call more than once)."""
         self._iterator.close()
         self.response.close()
 
@@ -114,58 +372,75 @@ class Stream(_StreamBase[T]):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def __del__(self) -> None:
-        response = getattr(self, "response", None)
-        if response is not None and not response.is_closed:
-            response.close()
+    def __repr__(self) -> str:
+        return f"<Stream {self.response.request.method} {self.response.url.copy_with(query=None)} closed={self.response.is_closed}>"
 
 
-class AsyncStream(_StreamBase[T]):
-    """``async for`` to get each event as ``T``; see ``Stream``."""
+class AsyncStream(Generic[T]):
+    """``async for`` to get each item as ``T``; ``.response`` is the HTTP response.
 
-    def __init__(self, cast_to: Any, response: httpx.Response, client: AsyncAPIClient, stream_format: str, terminator: Optional[str]) -> None:
-        super().__init__(cast_to, response, client.strict_response_validation, stream_format, terminator)
-        self._iterator = self._events()
+    Closed (and its connection released) when the items run out, at the terminator, on an
+    error, by ``await aclose()`` (or ``close()``), at the end of an ``async with`` block, or when
+    garbage collected inside a running event loop (the close is scheduled on that loop).
+    """
 
-    def __aiter__(self) -> AsyncIterator[T]:
-        return self._iterator
+    response: httpx.Response
 
-    async def __anext__(self) -> T:
-        return await self._iterator.__anext__()
+    def __init__(
+        self,
+        cast_to: Any,
+        response: httpx.Response,
+        client: AsyncAPIClient,
+        stream_format: str = "sse",
+        terminator: Optional[str] = None,
+    ) -> None:
+        _check_format(stream_format)
+        self.response = response
+        parser = _Parser(cast_to, response, client.strict_response_validation, stream_format)
+        loop = _ASYNC_LOOPS[stream_format](response, parser, terminator.encode("utf-8") if terminator is not None else None)
+        self._iterator = cast(AsyncGenerator[T, None], loop)
+        self._next = self._iterator.__anext__
 
-    async def _events(self) -> AsyncGenerator[T, None]:
-        try:
-            if self._format == "ndjson":
-                async for line in self.response.aiter_lines():
-                    if line.strip():
-                        yield self._decode(line, None)
-                return
-            terminator = self._terminator
-            async for event in SSEDecoder().aiter_events(self.response.aiter_bytes()):
-                if event.data == terminator:
-                    return
-                yield self._decode(event.data, event.event)
-        except httpx.TransportError as exc:
-            raise self._transport_error(exc) from exc
-        finally:
-            await self.response.aclose()
+    def __aiter__(self) -> AsyncStream[T]:
+        # The stream itself, not the generator: ``async for`` then holds the stream, so dropping
+        # it (``break`` out of ``async for chunk in await ...``) reaches ``__del__``.
+        return self
 
-    async def close(self) -> None:
+    def __anext__(self) -> Awaitable[T]:
+        return self._next()
+
+    @property
+    def request_id(self) -> Optional[str]:
+        """The ``x-request-id`` header of the response, if any."""
+        value: Optional[str] = self.response.headers.get("x-request-id")
+        return value
+
+    async def aclose(self) -> None:
+        """Stop reading and release the connection (safe to call more than once)."""
         await self._iterator.aclose()
         await self.response.aclose()
+
+    close = aclose
 
     async def __aenter__(self) -> AsyncStream[T]:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"<AsyncStream {self.response.request.method} {self.response.url.copy_with(query=None)} closed={self.response.is_closed}>"
 
     def __del__(self) -> None:
-        # No await here: hand the close to the running loop, if there is one.
-        response = getattr(self, "response", None)
+        # No await here: hand the close to the running loop. (A generator that had started is
+        # also finalised by asyncio's async-generator hooks; closing twice is harmless.)
+        response: Optional[httpx.Response] = getattr(self, "response", None)
         if response is None or response.is_closed:
             return
         try:
-            asyncio.get_running_loop().create_task(response.aclose())
-        except RuntimeError:
-            pass
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop in this thread: nothing can await the close any more
+            return
+        task = loop.create_task(response.aclose())
+        _closing.add(task)
+        task.add_done_callback(_closing.discard)

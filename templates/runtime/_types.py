@@ -46,6 +46,10 @@ class Omit:
         return "Omit()"
 
 
+# Set by the with_raw_response / with_streaming_response wrappers in extra_headers ("raw" or
+# "stream"); the client takes it out before sending, so it never goes over the wire.
+RAW_RESPONSE_HEADER = "x-sdkforge-raw-response"
+
 Headers: TypeAlias = Mapping[str, Union[str, Omit]]
 Query: TypeAlias = Mapping[str, object]
 Body: TypeAlias = Mapping[str, object]

@@ -4,6 +4,15 @@
 Spec-independent and hand-written; generated resources call ``request()`` only. Sync and
 async clients share everything but the I/O calls, which live in ``SyncAPIClient`` and
 ``AsyncAPIClient``.
+
+Hot path: everything that does not depend on the call (default headers, default query, the
+base URL text, which headers are secret) is computed when a client or a copy is made, so a
+request only merges what the caller passed and hands the result to httpx.
+
+Test seams (documented in docs/client-options.md): ``client._sleep`` (sync),
+``client._async_sleep`` (async) and ``client._random`` (jitter source, a ``() -> float`` in
+[0, 1)) are plain attributes; replace them on a client to make retries instant and
+deterministic. ``copy()``/``with_options()`` carries them over.
 """
 
 from __future__ import annotations
@@ -29,27 +38,40 @@ from ._exceptions import (
     APITimeoutError,
     status_error,
 )
+from ._encoding import encode_files, encode_form, encode_query
 from ._models import APIModel, construct_lenient, validate_json
-from ._types import NOT_GIVEN, Headers, NotGiven, Omit, Query, Timeout
+from ._response import APIResponse, AsyncAPIResponse
+from ._streaming import AsyncStream, Stream
+from ._types import NOT_GIVEN, RAW_RESPONSE_HEADER, Headers, NotGiven, Omit, Query, Timeout
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
+    "INITIAL_RETRY_DELAY",
+    "MAX_RETRY_AFTER",
+    "MAX_RETRY_DELAY",
     "RAW_RESPONSE_HEADER",
+    "RETRY_COUNT_HEADER",
     "AsyncAPIClient",
     "RequestOptions",
     "SyncAPIClient",
+    "backoff_delay",
     "format_path",
+    "retry_after_seconds",
 ]
 
 DEFAULT_TIMEOUT = httpx.Timeout(timeout=600.0, connect=5.0)
 DEFAULT_MAX_RETRIES = 2
 INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 8.0
-MAX_RETRY_AFTER = 60.0  # a server asking for a longer wait gets our own backoff instead
+MAX_RETRY_AFTER = 60.0  # a server asking for a longer (or negative) wait gets our own backoff instead
 RETRY_COUNT_HEADER = "x-retry-count"
-# Set by the with_raw_response / with_streaming_response wrappers; never sent.
-RAW_RESPONSE_HEADER = "x-sdkforge-raw-response"
+# httpx's own default; an injected http_client with any other timeout keeps it.
+_HTTPX_DEFAULT_TIMEOUT = httpx.Timeout(5.0)
+# Header names whose values never reach a log line (the client adds its own auth header names).
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "api-key", "x-api-key", "cookie", "set-cookie"})
+_REDACTED = "<redacted>"
+_MIN_SECRET_LENGTH = 6  # shorter "secrets" would mangle messages when scrubbed
 
 _PACKAGE = __name__.split(".")[0]
 log = logging.getLogger(_PACKAGE)
@@ -110,10 +132,62 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+# -- retry arithmetic (pure functions, unit-tested) --------------------------------------------
+
+
+def backoff_delay(retries_taken: int, jitter: float) -> float:
+    """Exponential backoff: 0.5 s doubling per retry up to 8 s, made up to 25% shorter by jitter.
+
+    ``jitter`` is a number in [0, 1) (``random.random()``): 0 gives the full delay, values
+    towards 1 give down to three quarters of it.
+    """
+    exponent = min(max(retries_taken, 0), 16)  # 2.0 ** 1024 would overflow; the cap is long reached
+    delay = min(INITIAL_RETRY_DELAY * 2.0**exponent, MAX_RETRY_DELAY)
+    return delay * (1.0 - 0.25 * jitter)
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: Optional[Callable[[], float]] = None) -> Optional[float]:
+    """Seconds the server asked us to wait: ``retry-after-ms``, else ``Retry-After`` as seconds or an
+    HTTP date (relative to ``now()``, default ``time.time``). None when absent or unreadable."""
+    milliseconds = headers.get("retry-after-ms")
+    if milliseconds is not None:
+        try:
+            return float(milliseconds) / 1000.0
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    parsed = email.utils.parsedate_tz(value)
+    if parsed is None:
+        return None
+    return float(email.utils.mktime_tz(parsed)) - (now or time.time)()
+
+
+def _is_sane_wait(seconds: Optional[float]) -> bool:
+    # NaN fails both comparisons, so it falls back to backoff like any absurd value.
+    return seconds is not None and 0.0 <= seconds <= MAX_RETRY_AFTER
+
+
+def _check_max_retries(max_retries: object) -> int:
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ValueError(f"max_retries must be a non-negative integer, got {max_retries!r}")
+    return max_retries
+
+
+def _normalize_base_url(base_url: Union[str, httpx.URL]) -> httpx.URL:
+    return httpx.URL(str(base_url).rstrip("/") + "/")
+
+
 class BaseClient(Generic[_HttpxClientT]):
     """Configuration and the parts of a request that involve no I/O."""
 
     _client: _HttpxClientT
+    _owns_client: bool
 
     def __init__(
         self,
@@ -124,36 +198,48 @@ class BaseClient(Generic[_HttpxClientT]):
         user_agent: str,
         timeout: Union[Timeout, NotGiven],
         max_retries: int,
-        default_headers: Optional[Mapping[str, str]],
+        default_headers: Optional[Mapping[str, Union[str, Omit]]],
         default_query: Optional[Mapping[str, object]],
         strict_response_validation: bool,
     ) -> None:
-        if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
-            raise ValueError(f"max_retries must be a non-negative integer, got {max_retries!r}")
-        self.base_url = httpx.URL(str(base_url).rstrip("/") + "/")
+        self.max_retries = _check_max_retries(max_retries)
+        self.base_url = _normalize_base_url(base_url)
         self.timeout: Timeout = DEFAULT_TIMEOUT if isinstance(timeout, NotGiven) else timeout
-        self.max_retries = max_retries
         self.strict_response_validation = strict_response_validation
         self._auth_headers = dict(auth_headers)
         self._auth_query = dict(auth_query)
+        self._secret_header_names = _SECRET_HEADERS | {name.lower() for name in auth_headers}
+        self._secrets = _secret_values(auth_headers, auth_query)
         self._user_agent = user_agent
-        self._custom_headers = dict(default_headers or {})
+        self._custom_headers: dict[str, Union[str, Omit]] = dict(default_headers or {})
         self._custom_query = dict(default_query or {})
         self._resources: dict[str, Any] = {}
+        # Test seams: see the module docstring and docs/client-options.md ("Testing").
         self._sleep: Callable[[float], None] = time.sleep
         self._async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self._random: Callable[[], float] = random.random
         self._rebuild_defaults()
 
     def _rebuild_defaults(self) -> None:
-        headers = {"Accept": "application/json", "User-Agent": self._user_agent, **self._auth_headers}
+        """Precompute what every request starts from (called at construction and by ``copy()``)."""
+        headers: dict[str, Any] = {
+            "Accept": "application/json",
+            "User-Agent": self._user_agent,
+            RETRY_COUNT_HEADER: "0",
+            **self._auth_headers,
+        }
         self._default_headers = _merge_headers(headers, self._custom_headers)
+        # Omit() in default_headers must also beat httpx's own defaults (User-Agent, Accept-Encoding, ...).
+        self._omitted_headers = tuple(k for k, v in self._custom_headers.items() if isinstance(v, Omit))
         self._default_query = {**self._auth_query, **self._custom_query}
         self._base_url_text = str(self.base_url).rstrip("/")
 
     def __repr__(self) -> str:
-        # Never the key: only where the client points.
+        # Never the key (nor anything else from the headers): only where the client points.
         return f"{type(self).__name__}(base_url={str(self.base_url)!r}, max_retries={self.max_retries})"
+
+    def is_closed(self) -> bool:
+        return self._client.is_closed
 
     # -- building requests ------------------------------------------------------------------
 
@@ -167,9 +253,14 @@ class BaseClient(Generic[_HttpxClientT]):
         query: Optional[Mapping[str, Any]],
         headers: Optional[Mapping[str, Any]],
         options: Optional[RequestOptions],
+        files: Optional[Mapping[str, Any]] = None,
+        body_encoding: str = "json",
+        query_styles: Optional[Mapping[str, str]] = None,
+        cookies: Optional[Mapping[str, Any]] = None,
     ) -> tuple[httpx.Request, str]:
         """The request to send, and what the caller asked to get back ("", "raw" or "stream")."""
         merged_headers = self._default_headers
+        omitted = self._omitted_headers
         if headers:
             merged_headers = _merge_headers(merged_headers, {k: v for k, v in headers.items() if v is not None})
         params = self._default_query
@@ -177,33 +268,53 @@ class BaseClient(Generic[_HttpxClientT]):
             params = {**params, **query}
         timeout = self.timeout
         json_body: Any = to_jsonable(body) if body is not None else None
+        wants = ""
         if options is not None:
-            if options.extra_headers:
-                merged_headers = _merge_headers(merged_headers, options.extra_headers)
+            extra_headers = options.extra_headers
+            if extra_headers:
+                if RAW_RESPONSE_HEADER in extra_headers:  # set by with_raw_response / with_streaming_response
+                    wants = str(extra_headers[RAW_RESPONSE_HEADER])
+                    extra_headers = {k: v for k, v in extra_headers.items() if k != RAW_RESPONSE_HEADER}
+                merged_headers = _merge_headers(merged_headers, extra_headers)
+                dropped = tuple(k for k, v in extra_headers.items() if isinstance(v, Omit))
+                if dropped:
+                    omitted = omitted + dropped
             if options.extra_query:
                 params = {**params, **options.extra_query}
             if options.extra_body:
                 if json_body is None:
                     json_body = {}
-                if isinstance(json_body, dict):
-                    json_body = {**json_body, **to_jsonable(dict(options.extra_body))}
+                if not isinstance(json_body, dict):
+                    raise TypeError("extra_body needs a JSON object request body to merge into")
+                json_body = {**json_body, **to_jsonable(dict(options.extra_body))}
             if not isinstance(options.timeout, NotGiven):
                 timeout = options.timeout
-        wants = ""
-        if RAW_RESPONSE_HEADER in merged_headers or any(k.lower() == RAW_RESPONSE_HEADER for k in merged_headers):
-            merged_headers = dict(merged_headers)
-            for key in [k for k in merged_headers if k.lower() == RAW_RESPONSE_HEADER]:
-                wants = str(merged_headers.pop(key))
-        url = self._base_url_text + path
+        form: Optional[dict[str, Any]] = None
+        if body_encoding != "json" and content is None:
+            # form and multipart bodies: fields as form data, files as parts (see _encoding)
+            form = {}
+            for key, value in encode_form(json_body or {}):
+                form.setdefault(key, []).append(value)
+            json_body = None
+        if cookies:
+            cookie = "; ".join(f"{k}={v}" for k, v in encode_form(cookies))
+            merged_headers = _merge_headers(merged_headers, {"Cookie": cookie}) if cookie else merged_headers
         request = self._client.build_request(
             method,
-            url,
+            self._base_url_text + path,
             headers=merged_headers,
-            params=_query_params(params) if params else None,
+            params=_encoded_params(params, query_styles),
             json=json_body if content is None else None,
+            data=form or None,
+            files=encode_files(files) if files else None,
             content=content,
             timeout=timeout,
         )
+        if omitted:
+            kept = {name.lower() for name in merged_headers}
+            for name in omitted:
+                if name.lower() not in kept:
+                    request.headers.pop(name, None)
         return request, wants
 
     # -- retries ------------------------------------------------------------------------------
@@ -214,17 +325,29 @@ class BaseClient(Generic[_HttpxClientT]):
             return True
         if verdict == "false":
             return False
-        return response.status_code in (408, 409, 429) or response.status_code >= 500
+        status = response.status_code
+        return status == 408 or status == 409 or status == 429 or status >= 500
 
-    def _retry_delay(self, retries_taken: int, headers: Optional[httpx.Headers]) -> float:
-        """Seconds to wait before the next attempt: the server's word if sane, else backoff."""
-        server_delay = _retry_after(headers) if headers is not None else None
-        if server_delay is not None and 0 <= server_delay <= MAX_RETRY_AFTER:
-            return server_delay
-        backoff = min(INITIAL_RETRY_DELAY * 2.0**retries_taken, MAX_RETRY_DELAY)
-        return backoff * (1 - 0.25 * self._random())  # jitter: up to 25% shorter
+    def _retry_delay(self, retries_taken: int, headers: Optional[Mapping[str, str]]) -> float:
+        """Seconds to wait before retry number ``retries_taken + 1``: the server's word if sane, else backoff."""
+        if headers is not None:
+            server_delay = retry_after_seconds(headers)
+            if server_delay is not None and _is_sane_wait(server_delay):
+                return server_delay
+        return backoff_delay(retries_taken, self._random())
 
-    # -- responses ----------------------------------------------------------------------------
+    @staticmethod
+    def _next_attempt(request: httpx.Request, retries_taken: int) -> int:
+        retries_taken += 1
+        if RETRY_COUNT_HEADER in request.headers:  # absent when the caller removed it with Omit()
+            request.headers[RETRY_COUNT_HEADER] = str(retries_taken)
+        return retries_taken
+
+    # -- responses and errors -----------------------------------------------------------------
+
+    def _is_error(self, response: httpx.Response) -> bool:
+        status = response.status_code
+        return status >= 400 or (status >= 300 and response.has_redirect_location)
 
     def _status_error(self, response: httpx.Response) -> APIStatusError:
         text = response.text
@@ -232,7 +355,14 @@ class BaseClient(Generic[_HttpxClientT]):
             decoded: Any = json.loads(text) if text else None
         except ValueError:
             decoded = text
-        return status_error(response, decoded)
+        return status_error(response, decoded, redact=self._redact if self._secrets else None)
+
+    def _request_error(self, exc: httpx.RequestError, request: httpx.Request) -> APIConnectionError:
+        if isinstance(exc, httpx.TimeoutException):
+            return APITimeoutError(request)
+        detail = self._redact(str(exc)) if str(exc) else ""
+        return APIConnectionError(message=f"Connection error: {type(exc).__name__}" + (f": {detail}" if detail else ""),
+                                  request=request)
 
     def _parse(self, cast_to: Any, response: httpx.Response) -> Any:
         if cast_to is None:
@@ -256,10 +386,35 @@ class BaseClient(Generic[_HttpxClientT]):
             result._request_id = response.headers.get("x-request-id")
         return result
 
+    # -- logging (only ever called when the level is enabled) -----------------------------------
+
+    def _redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, _REDACTED)
+        return text
+
+    def _redacted_url(self, url: httpx.URL) -> str:
+        text = str(url)
+        if self._auth_query and any(name in url.params for name in self._auth_query):
+            for name in self._auth_query:
+                if name in url.params:
+                    url = url.copy_set_param(name, _REDACTED)
+            text = str(url).replace(quote(_REDACTED, safe=""), _REDACTED)
+        return self._redact(text)
+
     def _log_request(self, request: httpx.Request, retries_taken: int) -> None:
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("request %s %s attempt=%d headers=%s", request.method, request.url, retries_taken + 1,
-                      redact_headers(request.headers))
+        secret_names = self._secret_header_names
+        headers = {k: (_REDACTED if k.lower() in secret_names else self._redact(v)) for k, v in request.headers.items()}
+        log.debug("request %s %s attempt=%d headers=%s", request.method, self._redacted_url(request.url), retries_taken + 1, headers)
+
+    def _log_response(self, request: httpx.Request, response: httpx.Response) -> None:
+        log.debug("response %s %s -> %d request_id=%s", request.method, self._redacted_url(request.url),
+                  response.status_code, response.headers.get("x-request-id"))
+
+    def _log_retry(self, request: httpx.Request, delay: float, reason: str) -> None:
+        if not log.isEnabledFor(logging.INFO):
+            return
+        log.info("retrying %s %s in %.3f s (%s)", request.method, self._redacted_url(request.url), delay, reason)
 
     # -- copies -------------------------------------------------------------------------------
 
@@ -269,36 +424,39 @@ class BaseClient(Generic[_HttpxClientT]):
         base_url: Optional[Union[str, httpx.URL]] = None,
         timeout: Union[Timeout, NotGiven] = NOT_GIVEN,
         max_retries: Optional[int] = None,
-        default_headers: Optional[Mapping[str, str]] = None,
-        set_default_headers: Optional[Mapping[str, str]] = None,
+        default_headers: Optional[Mapping[str, Union[str, Omit]]] = None,
+        set_default_headers: Optional[Mapping[str, Union[str, Omit]]] = None,
         default_query: Optional[Mapping[str, object]] = None,
         set_default_query: Optional[Mapping[str, object]] = None,
         strict_response_validation: Optional[bool] = None,
     ) -> _Self:
-        """A configured copy that shares this client's connection pool.
+        """A configured copy that shares this client's connection pool; this client is left as it was.
 
         ``default_headers``/``default_query`` are merged into the current ones;
-        ``set_default_headers``/``set_default_query`` replace them.
+        ``set_default_headers``/``set_default_query`` replace them. The pool stays owned by the
+        client that created it: ``close()`` on a copy does nothing, ``close()`` on the original
+        closes the pool for every copy.
         """
         if default_headers is not None and set_default_headers is not None:
             raise ValueError("give default_headers or set_default_headers, not both")
         if default_query is not None and set_default_query is not None:
             raise ValueError("give default_query or set_default_query, not both")
+        if max_retries is not None:
+            _check_max_retries(max_retries)
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
         clone._resources = {}
+        clone._owns_client = False
         if base_url is not None:
-            clone.base_url = httpx.URL(str(base_url).rstrip("/") + "/")
+            clone.base_url = _normalize_base_url(base_url)
         if not isinstance(timeout, NotGiven):
             clone.timeout = timeout
         if max_retries is not None:
-            if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
-                raise ValueError(f"max_retries must be a non-negative integer, got {max_retries!r}")
             clone.max_retries = max_retries
         if set_default_headers is not None:
             clone._custom_headers = dict(set_default_headers)
         elif default_headers is not None:
-            clone._custom_headers = {**self._custom_headers, **default_headers}
+            clone._custom_headers = _merge_headers(self._custom_headers, default_headers, keep_omit=True)
         if set_default_query is not None:
             clone._custom_query = dict(set_default_query)
         elif default_query is not None:
@@ -313,12 +471,16 @@ class BaseClient(Generic[_HttpxClientT]):
 
 class SyncAPIClient(BaseClient[httpx.Client]):
     def __init__(self, *, http_client: Optional[httpx.Client], **settings: Any) -> None:
+        if http_client is not None:
+            if not isinstance(http_client, httpx.Client):
+                raise TypeError(f"http_client must be an httpx.Client, got {type(http_client).__name__}")
+            settings = _timeout_from(http_client, settings)
         super().__init__(**settings)
         self._owns_client = http_client is None
-        self._client = http_client or httpx.Client(timeout=self.timeout, follow_redirects=True)
+        self._client = http_client if http_client is not None else httpx.Client(timeout=self.timeout, follow_redirects=True)
 
     def close(self) -> None:
-        """Close the connection pool (only if this client created it)."""
+        """Close the connection pool (only if this client created it; not an injected one, not from a copy)."""
         if self._owns_client:
             self._client.close()
 
@@ -336,6 +498,10 @@ class SyncAPIClient(BaseClient[httpx.Client]):
         cast_to: Any,
         body: Optional[Mapping[str, Any]] = None,
         content: Any = None,
+        files: Optional[Mapping[str, Any]] = None,
+        body_encoding: str = "json",
+        query_styles: Optional[Mapping[str, str]] = None,
+        cookies: Optional[Mapping[str, Any]] = None,
         query: Optional[Mapping[str, Any]] = None,
         headers: Optional[Mapping[str, Any]] = None,
         options: Optional[RequestOptions] = None,
@@ -343,39 +509,52 @@ class SyncAPIClient(BaseClient[httpx.Client]):
         stream_format: str = "sse",
         stream_terminator: Optional[str] = None,
     ) -> Any:
-        request, wants = self._build_request(method, path, body=body, content=content, query=query, headers=headers, options=options)
+        request, wants = self._build_request(
+            method, path, body=body, content=content, query=query, headers=headers, options=options,
+            files=files, body_encoding=body_encoding, query_styles=query_styles, cookies=cookies,
+        )
         send_streaming = stream or wants == "stream"
         retries_taken = 0
+        debug = log.isEnabledFor(logging.DEBUG)
         while True:
-            request.headers[RETRY_COUNT_HEADER] = str(retries_taken)
-            self._log_request(request, retries_taken)
+            if debug:
+                self._log_request(request, retries_taken)
             try:
                 response = self._client.send(request, stream=send_streaming)
-            except httpx.TimeoutException as exc:
-                if retries_taken < self.max_retries:
-                    self._sleep(self._retry_delay(retries_taken, None))
-                    retries_taken += 1
+            except httpx.RequestError as exc:
+                # Transport failures (connect, read, timeout, dropped connection) are retried;
+                # decoding errors and redirect loops are not transient.
+                if retries_taken < self.max_retries and isinstance(exc, httpx.TransportError):
+                    delay = self._retry_delay(retries_taken, None)
+                    self._log_retry(request, delay, type(exc).__name__)
+                    self._sleep(delay)
+                    retries_taken = self._next_attempt(request, retries_taken)
                     continue
-                raise APITimeoutError(request) from exc
-            except httpx.TransportError as exc:
-                if retries_taken < self.max_retries:
-                    self._sleep(self._retry_delay(retries_taken, None))
-                    retries_taken += 1
-                    continue
-                raise APIConnectionError(request=request) from exc
-            if response.status_code >= 300 and not (300 <= response.status_code < 400 and not response.has_redirect_location):
+                raise self._request_error(exc, request) from exc
+            if debug:
+                self._log_response(request, response)
+            if self._is_error(response):
                 if retries_taken < self.max_retries and self._should_retry(response):
+                    if _worth_draining(response):  # a small unread error body: read it so the connection is reused
+                        try:
+                            response.read()
+                        except httpx.HTTPError:
+                            pass
                     response.close()  # release the connection before waiting
-                    self._sleep(self._retry_delay(retries_taken, response.headers))
-                    retries_taken += 1
+                    delay = self._retry_delay(retries_taken, response.headers)
+                    self._log_retry(request, delay, f"status {response.status_code}")
+                    self._sleep(delay)
+                    retries_taken = self._next_attempt(request, retries_taken)
                     continue
                 if send_streaming:
-                    response.read()
-                    response.close()
+                    try:
+                        response.read()
+                    except httpx.RequestError as exc:
+                        raise self._request_error(exc, request) from exc
+                    finally:
+                        response.close()
                 raise self._status_error(response)
             break
-        from ._response import APIResponse  # noqa: PLC0415 - only raw callers need it
-        from ._streaming import Stream  # noqa: PLC0415
 
         if wants:
             return APIResponse(self, response, cast_to, retries_taken, stream=stream,
@@ -387,12 +566,16 @@ class SyncAPIClient(BaseClient[httpx.Client]):
 
 class AsyncAPIClient(BaseClient[httpx.AsyncClient]):
     def __init__(self, *, http_client: Optional[httpx.AsyncClient], **settings: Any) -> None:
+        if http_client is not None:
+            if not isinstance(http_client, httpx.AsyncClient):
+                raise TypeError(f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}")
+            settings = _timeout_from(http_client, settings)
         super().__init__(**settings)
         self._owns_client = http_client is None
-        self._client = http_client or httpx.AsyncClient(timeout=self.timeout, follow_redirects=True)
+        self._client = http_client if http_client is not None else httpx.AsyncClient(timeout=self.timeout, follow_redirects=True)
 
     async def close(self) -> None:
-        """Close the connection pool (only if this client created it)."""
+        """Close the connection pool (only if this client created it; not an injected one, not from a copy)."""
         if self._owns_client:
             await self._client.aclose()
 
@@ -410,6 +593,10 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient]):
         cast_to: Any,
         body: Optional[Mapping[str, Any]] = None,
         content: Any = None,
+        files: Optional[Mapping[str, Any]] = None,
+        body_encoding: str = "json",
+        query_styles: Optional[Mapping[str, str]] = None,
+        cookies: Optional[Mapping[str, Any]] = None,
         query: Optional[Mapping[str, Any]] = None,
         headers: Optional[Mapping[str, Any]] = None,
         options: Optional[RequestOptions] = None,
@@ -417,39 +604,50 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient]):
         stream_format: str = "sse",
         stream_terminator: Optional[str] = None,
     ) -> Any:
-        request, wants = self._build_request(method, path, body=body, content=content, query=query, headers=headers, options=options)
+        request, wants = self._build_request(
+            method, path, body=body, content=content, query=query, headers=headers, options=options,
+            files=files, body_encoding=body_encoding, query_styles=query_styles, cookies=cookies,
+        )
         send_streaming = stream or wants == "stream"
         retries_taken = 0
+        debug = log.isEnabledFor(logging.DEBUG)
         while True:
-            request.headers[RETRY_COUNT_HEADER] = str(retries_taken)
-            self._log_request(request, retries_taken)
+            if debug:
+                self._log_request(request, retries_taken)
             try:
                 response = await self._client.send(request, stream=send_streaming)
-            except httpx.TimeoutException as exc:
-                if retries_taken < self.max_retries:
-                    await self._async_sleep(self._retry_delay(retries_taken, None))
-                    retries_taken += 1
+            except httpx.RequestError as exc:
+                if retries_taken < self.max_retries and isinstance(exc, httpx.TransportError):
+                    delay = self._retry_delay(retries_taken, None)
+                    self._log_retry(request, delay, type(exc).__name__)
+                    await self._async_sleep(delay)
+                    retries_taken = self._next_attempt(request, retries_taken)
                     continue
-                raise APITimeoutError(request) from exc
-            except httpx.TransportError as exc:
-                if retries_taken < self.max_retries:
-                    await self._async_sleep(self._retry_delay(retries_taken, None))
-                    retries_taken += 1
-                    continue
-                raise APIConnectionError(request=request) from exc
-            if response.status_code >= 300 and not (300 <= response.status_code < 400 and not response.has_redirect_location):
+                raise self._request_error(exc, request) from exc
+            if debug:
+                self._log_response(request, response)
+            if self._is_error(response):
                 if retries_taken < self.max_retries and self._should_retry(response):
+                    if _worth_draining(response):
+                        try:
+                            await response.aread()
+                        except httpx.HTTPError:
+                            pass
                     await response.aclose()
-                    await self._async_sleep(self._retry_delay(retries_taken, response.headers))
-                    retries_taken += 1
+                    delay = self._retry_delay(retries_taken, response.headers)
+                    self._log_retry(request, delay, f"status {response.status_code}")
+                    await self._async_sleep(delay)
+                    retries_taken = self._next_attempt(request, retries_taken)
                     continue
                 if send_streaming:
-                    await response.aread()
-                    await response.aclose()
+                    try:
+                        await response.aread()
+                    except httpx.RequestError as exc:
+                        raise self._request_error(exc, request) from exc
+                    finally:
+                        await response.aclose()
                 raise self._status_error(response)
             break
-        from ._response import AsyncAPIResponse  # noqa: PLC0415
-        from ._streaming import AsyncStream  # noqa: PLC0415
 
         if wants:
             return AsyncAPIResponse(self, response, cast_to, retries_taken, stream=stream,
@@ -459,19 +657,45 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient]):
         return self._parse(cast_to, response)
 
 
-def _merge_headers(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Header names merge case-insensitively; an ``Omit()`` value removes the header."""
+_MAX_DRAIN = 64 * 1024
+
+
+def _worth_draining(response: httpx.Response) -> bool:
+    """An unread (streamed) response whose declared body is small enough to read before closing,
+    so its keep-alive connection goes back to the pool instead of being torn down."""
+    if response.is_stream_consumed:
+        return False
+    length = response.headers.get("content-length")
+    return length is not None and length.isdigit() and int(length) <= _MAX_DRAIN
+
+
+def _timeout_from(http_client: Union[httpx.Client, httpx.AsyncClient], settings: dict[str, Any]) -> dict[str, Any]:
+    """An injected client's own timeout is kept unless the caller gave one (or it is httpx's default)."""
+    if isinstance(settings.get("timeout", NOT_GIVEN), NotGiven) and http_client.timeout != _HTTPX_DEFAULT_TIMEOUT:
+        return {**settings, "timeout": http_client.timeout}
+    return settings
+
+
+def _merge_headers(base: Mapping[str, Any], overrides: Mapping[str, Any], *, keep_omit: bool = False) -> dict[str, Any]:
+    """Header names merge case-insensitively; an ``Omit()`` value removes the header
+    (or, with ``keep_omit``, is kept as the marker, for default headers that must beat httpx's own)."""
     merged = dict(base)
     lowered = {key.lower(): key for key in merged}
     for key, value in overrides.items():
         existing = lowered.pop(key.lower(), None)
         if existing is not None:
             del merged[existing]
-        if isinstance(value, Omit):
+        if isinstance(value, Omit) and not keep_omit:
             continue
         merged[key] = value
         lowered[key.lower()] = key
     return merged
+
+
+def _encoded_params(params: Mapping[str, Any], styles: Optional[Mapping[str, str]]) -> Any:
+    if not params:
+        return None
+    return encode_query(params, styles) if styles else _query_params(params)
 
 
 def _query_params(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -489,31 +713,21 @@ def _query_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _retry_after(headers: httpx.Headers) -> Optional[float]:
-    """Seconds the server asked us to wait: ``retry-after-ms``, or ``Retry-After`` as seconds or a date."""
-    milliseconds = headers.get("retry-after-ms")
-    if milliseconds is not None:
-        try:
-            return float(milliseconds) / 1000
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    parsed = email.utils.parsedate_tz(value)
-    if parsed is None:
-        return None
-    return email.utils.mktime_tz(parsed) - time.time()
+def _secret_values(auth_headers: Mapping[str, str], auth_query: Mapping[str, str]) -> tuple[str, ...]:
+    """The strings that must never be shown: header values, the token after a scheme
+    ("Bearer sk-..."), query values. Longest first, so a value is scrubbed before its part."""
+    found: set[str] = set()
+    for value in [*auth_headers.values(), *auth_query.values()]:
+        found.add(value)
+        scheme, _, token = value.partition(" ")
+        if token:
+            found.add(token.strip())
+    return tuple(sorted((s for s in found if len(s) >= _MIN_SECRET_LENGTH), key=len, reverse=True))
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Headers safe to log: credentials replaced by a marker."""
-    secret = {"authorization", "proxy-authorization", "api-key", "x-api-key", "cookie"}
-    return {key: ("<redacted>" if key.lower() in secret else value) for key, value in headers.items()}
+    return {key: (_REDACTED if key.lower() in _SECRET_HEADERS else value) for key, value in headers.items()}
 
 
 def credentials(kind: str, secret: str, name: Optional[str]) -> tuple[dict[str, str], dict[str, str]]:

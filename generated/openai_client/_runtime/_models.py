@@ -17,7 +17,17 @@ class APIModel(pydantic.BaseModel):
 
     model_config = pydantic.ConfigDict(extra="allow", populate_by_name=True)
 
-    _request_id: Optional[str] = pydantic.PrivateAttr(default=None)
+    # Not a ``PrivateAttr``: a model with private attributes makes pydantic call back into Python
+    # for every instance it validates, which doubles the cost of parsing a small object (a stream
+    # chunk). The value lives in ``__pydantic_private__``, set only when there is one.
+    @property
+    def _request_id(self) -> Optional[str]:
+        private = self.__pydantic_private__
+        return private.get("_request_id") if private else None
+
+    @_request_id.setter
+    def _request_id(self, value: Optional[str]) -> None:
+        object.__setattr__(self, "__pydantic_private__", {"_request_id": value})
 
     @property
     def request_id(self) -> Optional[str]:

@@ -10,7 +10,8 @@ from typing import Any, Generic, Optional, ParamSpec, TypeVar, cast
 
 import httpx
 
-from ._base_client import RAW_RESPONSE_HEADER
+from ._streaming import AsyncStream, Stream
+from ._types import RAW_RESPONSE_HEADER
 
 __all__ = [
     "APIResponse",
@@ -55,6 +56,14 @@ class _ResponseBase(Generic[R]):
     def url(self) -> httpx.URL:
         return self.http_response.url
 
+    @property
+    def http_request(self) -> httpx.Request:
+        return self.http_response.request
+
+    @property
+    def is_closed(self) -> bool:
+        return self.http_response.is_closed
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} [{self.status_code}] {self.http_response.request.method} {self.url.copy_with(query=None)}>"
 
@@ -65,8 +74,6 @@ class APIResponse(_ResponseBase[R]):
     def parse(self) -> R:
         if not self._is_parsed:
             if self._stream:
-                from ._streaming import Stream  # noqa: PLC0415
-
                 self._parsed = Stream(self._cast_to, self.http_response, self._client, self._stream_format, self._stream_terminator)
             else:
                 self.http_response.read()
@@ -87,6 +94,9 @@ class APIResponse(_ResponseBase[R]):
     def iter_bytes(self, chunk_size: Optional[int] = None) -> Iterator[bytes]:
         return self.http_response.iter_bytes(chunk_size)
 
+    def iter_text(self, chunk_size: Optional[int] = None) -> Iterator[str]:
+        return self.http_response.iter_text(chunk_size)
+
     def iter_lines(self) -> Iterator[str]:
         return self.http_response.iter_lines()
 
@@ -100,8 +110,6 @@ class AsyncAPIResponse(_ResponseBase[R]):
     async def parse(self) -> R:
         if not self._is_parsed:
             if self._stream:
-                from ._streaming import AsyncStream  # noqa: PLC0415
-
                 self._parsed = AsyncStream(self._cast_to, self.http_response, self._client, self._stream_format, self._stream_terminator)
             else:
                 await self.http_response.aread()
@@ -121,6 +129,9 @@ class AsyncAPIResponse(_ResponseBase[R]):
 
     def iter_bytes(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
         return self.http_response.aiter_bytes(chunk_size)
+
+    def iter_text(self, chunk_size: Optional[int] = None) -> AsyncIterator[str]:
+        return self.http_response.aiter_text(chunk_size)
 
     def iter_lines(self) -> AsyncIterator[str]:
         return self.http_response.aiter_lines()

@@ -8,7 +8,7 @@ from pydantic import ConfigDict, Field, RootModel
 from .._runtime._models import APIModel
 
 
-class Prompt(RootModel[list[int]]):
+class CompletionCreateParamsPrompt(RootModel[list[int]]):
     root: Annotated[list[int], Field(examples=[[1212, 318, 257, 1332, 13]], min_length=1)]
     """
     The prompt(s) to generate completions for, encoded as a string, array of strings, array of tokens, or array of token arrays.
@@ -18,12 +18,17 @@ class Prompt(RootModel[list[int]]):
     """
 
 
-class Prompt1Item(RootModel[list[int]]):
+class CompletionCreateParamsPrompt1CompletionCreateParamsPrompt1Item(RootModel[list[int]]):
     root: Annotated[list[int], Field(min_length=1)]
 
 
-class Prompt1(RootModel[list[Prompt1Item]]):
-    root: Annotated[list[Prompt1Item], Field(examples=[[[1212, 318, 257, 1332, 13]]], min_length=1)]
+class CompletionCreateParamsPrompt1(
+    RootModel[list[CompletionCreateParamsPrompt1CompletionCreateParamsPrompt1Item]]
+):
+    root: Annotated[
+        list[CompletionCreateParamsPrompt1CompletionCreateParamsPrompt1Item],
+        Field(examples=[[[1212, 318, 257, 1332, 13]]], min_length=1),
+    ]
     """
     The prompt(s) to generate completions for, encoded as a string, array of strings, array of tokens, or array of token arrays.
 
@@ -32,7 +37,7 @@ class Prompt1(RootModel[list[Prompt1Item]]):
     """
 
 
-class StopConfiguration1(RootModel[list[str]]):
+class StopConfigurationStopConfiguration(RootModel[list[str]]):
     root: Annotated[list[str], Field(max_length=4, min_length=1)]
     """
     Not supported with latest reasoning models `o3` and `o4-mini`.
@@ -42,8 +47,8 @@ class StopConfiguration1(RootModel[list[str]]):
     """
 
 
-class StopConfiguration(RootModel[str | StopConfiguration1 | None]):
-    root: str | StopConfiguration1 | None
+class StopConfiguration(RootModel[str | StopConfigurationStopConfiguration | None]):
+    root: str | StopConfigurationStopConfiguration | None
     """
     Not supported with latest reasoning models `o3` and `o4-mini`.
 
@@ -172,7 +177,7 @@ class CompletionCreateParams(APIModel):
     ID of the model to use. You can use the [List models](/docs/api-reference/models/list) API to see all of your available models, or see our [Model overview](/docs/models) for descriptions of them.
 
     """
-    prompt: str | list[str] | Prompt | Prompt1 | None
+    prompt: str | list[str] | CompletionCreateParamsPrompt | CompletionCreateParamsPrompt1 | None
     """
     The prompt(s) to generate completions for, encoded as a string, array of strings, array of tokens, or array of token arrays.
 

@@ -16,8 +16,8 @@ from ._runtime._types import NOT_GIVEN, NotGiven, Timeout
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from .resources.items import AsyncItems, Items
     from .resources.events import AsyncEvents, Events
+    from .resources.items import AsyncItems, Items
 
 __all__ = ["Listing", "AsyncListing"]
 
@@ -99,21 +99,21 @@ class Listing(SyncAPIClient):
         )
 
     @property
-    def items(self) -> Items:
-        resource = self._resources.get("items")
-        if resource is None:
-            from .resources.items import Items
-
-            resource = self._resources["items"] = Items(self)
-        return resource
-
-    @property
     def events(self) -> Events:
         resource = self._resources.get("events")
         if resource is None:
             from .resources.events import Events
 
             resource = self._resources["events"] = Events(self)
+        return resource
+
+    @property
+    def items(self) -> Items:
+        resource = self._resources.get("items")
+        if resource is None:
+            from .resources.items import Items
+
+            resource = self._resources["items"] = Items(self)
         return resource
 
 
@@ -159,19 +159,19 @@ class AsyncListing(AsyncAPIClient):
         )
 
     @property
-    def items(self) -> AsyncItems:
-        resource = self._resources.get("items")
-        if resource is None:
-            from .resources.items import AsyncItems
-
-            resource = self._resources["items"] = AsyncItems(self)
-        return resource
-
-    @property
     def events(self) -> AsyncEvents:
         resource = self._resources.get("events")
         if resource is None:
             from .resources.events import AsyncEvents
 
             resource = self._resources["events"] = AsyncEvents(self)
+        return resource
+
+    @property
+    def items(self) -> AsyncItems:
+        resource = self._resources.get("items")
+        if resource is None:
+            from .resources.items import AsyncItems
+
+            resource = self._resources["items"] = AsyncItems(self)
         return resource

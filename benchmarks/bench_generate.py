@@ -1,0 +1,232 @@
+"""Generation: whole-process wall time of the generators, peak memory, and regeneration.
+
+Every run is a fresh process writing into a fresh directory (and, for sdkforge, with a fresh
+``XDG_CACHE_HOME``, so a run is cold unless it is meant to be warm); contenders alternate.
+
+* small: ``sdkforge generate`` on spec/openapi.yaml vs ``openapi-python-client generate`` (with
+  its default ruff post-hooks) on the same file;
+* full OpenAI file (``/work/shared/specs/openai/openapi.yaml``, 288 operations): sdkforge vs
+  openapi-python-client vs datamodel-code-generator alone (models only, with its default
+  formatters black + isort, and once with ``--no-formatters``);
+* regeneration: sdkforge on a copy of the full file, cold; then one field of the copy changed (a
+  schema description) and the same command again (same output directory and cache);
+* peak RSS of sdkforge on the full file (``/usr/bin/time``, else ``getrusage``).
+
+A row whose generator fails says "not available" with the first error line; the run goes on.
+Targets: small and full <= 1.0x openapi-python-client; regeneration <= 0.25x the cold run;
+peak RSS <= 500 MB.
+
+    python3 benchmarks/bench_generate.py [--json PATH]
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as c  # noqa: E402
+
+c.reexec_in_bench_venv()
+
+RUNS_SMALL = 1 if c.quick() else 5
+RUNS_FULL = 1 if c.quick() else 3
+TARGET_SMALL = TARGET_FULL = 1.0
+TARGET_REGEN = 0.25
+TARGET_RSS_MB = 500.0
+SEE_FULL_ROW = "sdkforge cannot generate the full OpenAI file (see the generation row)"
+SKIPS_MARKER = "WARNING parsing"  # openapi-python-client: one per operation/schema it skips
+
+
+class Runner:
+    def __init__(self) -> None:
+        self.root = c.workdir("generate")
+        self.counter = 0
+
+    def fresh(self, label: str) -> Path:
+        self.counter += 1
+        path = self.root / f"{self.counter:03d}-{label}"
+        path.mkdir(parents=True)
+        return path
+
+    def sdkforge(self, spec: Path, package: str, client: str, out: Path | None = None,
+                 cache: Path | None = None) -> tuple[c.ProcessRun, Path]:
+        run_dir = self.fresh("sdkforge")
+        out = out or run_dir / "out"
+        env = c.child_env(XDG_CACHE_HOME=str(cache or run_dir / "cache"))
+        return c.run_process(c.sdkforge_cmd(spec, out, package, client), env=env, cwd=run_dir, measure_rss=True), out
+
+    def opc(self, spec: Path) -> c.ProcessRun:
+        run_dir = self.fresh("opc")
+        cmd = [str(c.venv_bin("openapi-python-client")), "generate", "--path", str(spec),
+               "--output-path", str(run_dir / "out"), "--meta", "none"]
+        return c.run_process(cmd, env=c.child_env(), cwd=run_dir, measure_rss=True)
+
+    def dcg(self, spec: Path, formatters: bool) -> c.ProcessRun:
+        run_dir = self.fresh("dcg")
+        cmd = [str(c.venv_bin("datamodel-codegen")), "--input", str(spec), "--input-file-type", "openapi",
+               "--output", str(run_dir / "models.py"), "--output-model-type", "pydantic_v2.BaseModel",
+               *(["--formatters", "black", "isort"] if formatters else ["--no-formatters"])]
+        return c.run_process(cmd, env=c.child_env(), cwd=run_dir, measure_rss=True)
+
+
+def mb(kb: int | None) -> str:
+    return "?" if kb is None else f"{kb / 1024:.0f} MB"
+
+
+def describe(name: str, runs: list[c.ProcessRun]) -> str:
+    ok = [r for r in runs if r.returncode == 0]
+    if not ok:
+        return f"{name}: failed ({runs[0].first_error_line})" if runs else f"{name}: not run"
+    return (f"{name}: median {c.fmt_seconds(c.median(r.seconds for r in ok))} over {len(ok)} run(s), "
+            f"peak RSS {mb(max((r.max_rss_kb or 0) for r in ok) or None)}")
+
+
+def edit_one_field(text: str) -> str:
+    """Append words to the first plain one-line ``description`` under ``components``."""
+    start = text.index("\ncomponents:\n")
+    pattern = re.compile(r"^(\s+description: [A-Za-z][^\n#:]*)$", re.M)
+    match = pattern.search(text, start)
+    if match is None:
+        raise RuntimeError("no plain description under components to edit")
+    return text[: match.end()] + " Edited for the regeneration benchmark." + text[match.end():]
+
+
+def small(runner: Runner) -> list[c.Row]:
+    print(f"generate: warm-up and small spec ({c.SMALL_SPEC.relative_to(c.REPO)}) ...", flush=True)
+    runner.sdkforge(c.SMALL_SPEC, "openai_client", "OpenAI")  # warm-up: bytecode, file cache
+    runner.opc(c.SMALL_SPEC)
+    ours: list[c.ProcessRun] = []
+    theirs: list[c.ProcessRun] = []
+    for round_no in range(RUNS_SMALL):
+        for name in c.rotated(["sdkforge", "opc"], round_no):
+            if name == "sdkforge":
+                ours.append(runner.sdkforge(c.SMALL_SPEC, "openai_client", "OpenAI")[0])
+            else:
+                theirs.append(runner.opc(c.SMALL_SPEC))
+    print("  " + describe("sdkforge", ours) + "\n  " + describe("openapi-python-client", theirs), flush=True)
+    measure = f"whole-process wall time on spec/openapi.yaml, median of {RUNS_SMALL}"
+    target = dict(target=f"<= {TARGET_SMALL}x openapi-python-client", target_op="<=", target_value=TARGET_SMALL)
+    if any(r.returncode for r in ours):
+        bad = next(r for r in ours if r.returncode)
+        return [c.unavailable("gen-small", "generation, small", measure, f"sdkforge: {bad.first_error_line}", **target)]
+    opc_ok = [r.seconds for r in theirs if r.returncode == 0]
+    ours_s = c.median(r.seconds for r in ours)
+    if not opc_ok:
+        return [c.Row("gen-small", "generation, small", measure, c.fmt_seconds(ours_s),
+                      {"openapi-python-client": f"failed: {theirs[0].first_error_line}"}, **target)]
+    return [c.Row("gen-small", "generation, small", measure, c.fmt_seconds(ours_s),
+                  {"openapi-python-client": c.fmt_seconds(c.median(opc_ok))},
+                  ratio=ours_s / c.median(opc_ok), ratio_of="openapi-python-client", **target)]
+
+
+def full(runner: Runner) -> tuple[list[c.Row], str]:
+    """Rows for the full OpenAI file; also returns why sdkforge cannot generate it ("" if it can)."""
+    spec = c.OPENAI_SPEC
+    measure = f"whole-process wall time on the full OpenAI file ({spec.stat().st_size / 1e6:.2f} MB)"
+    ours: list[c.ProcessRun] = []
+    opc: list[c.ProcessRun] = []
+    dcg: list[c.ProcessRun] = []
+    dcg_plain: list[c.ProcessRun] = []
+    failure = ""
+    keep = c.full_spec_output()
+    for round_no in range(RUNS_FULL):
+        if round_no and c.past_deadline():
+            print("  (time budget reached: fewer runs)", flush=True)
+            break
+        print(f"generate: full OpenAI file, round {round_no + 1}/{RUNS_FULL} ...", flush=True)
+        for name in c.rotated(["sdkforge", "opc", "dcg"], round_no):
+            if name == "sdkforge" and not failure:
+                first_ok = not any(r.returncode == 0 for r in ours) and not keep.exists()
+                run, out = runner.sdkforge(spec, c.FULL_PACKAGE, c.FULL_CLIENT, out=keep if first_ok else None)
+                ours.append(run)
+                if run.returncode != 0:
+                    failure = f"{run.first_error_line} (sdkforge exits {run.returncode} after {run.seconds:.1f} s, peak RSS {mb(run.max_rss_kb)})"
+                elif out != keep:
+                    c.remove_tree(out.parent)  # keep the disk use small; one copy stays for bench_import
+            elif name == "opc":
+                opc.append(runner.opc(spec))
+            elif name == "dcg":
+                dcg.append(runner.dcg(spec, formatters=True))
+                if round_no == 0:
+                    dcg_plain.append(runner.dcg(spec, formatters=False))
+    for name, runs in (("sdkforge", ours), ("openapi-python-client", opc), ("datamodel-codegen (black, isort)", dcg),
+                       ("datamodel-codegen (no formatters)", dcg_plain)):
+        print("  " + describe(name, runs), flush=True)
+    refs: dict[str, str] = {}
+    opc_ok = [r for r in opc if r.returncode == 0]
+    if opc_ok:
+        skipped = sum(r.stderr.count(SKIPS_MARKER) + r.stdout.count(SKIPS_MARKER) for r in opc_ok[:1])
+        refs["openapi-python-client"] = c.fmt_seconds(c.median(r.seconds for r in opc_ok)) + (
+            f" ({skipped} parse warnings)" if skipped else "")
+    elif opc:
+        refs["openapi-python-client"] = f"failed: {opc[0].first_error_line}"
+    for label, runs in (("datamodel-codegen", dcg), ("datamodel-codegen, no formatters", dcg_plain)):
+        ok = [r for r in runs if r.returncode == 0]
+        if ok:
+            refs[label] = c.fmt_seconds(c.median(r.seconds for r in ok))
+    rss_refs = {name: mb(max(r.max_rss_kb or 0 for r in ok)) for name, ok in
+                (("datamodel-codegen", [r for r in dcg if r.returncode == 0]), ("openapi-python-client", opc_ok)) if ok}
+    target_full = dict(target=f"<= {TARGET_FULL}x openapi-python-client", target_op="<=", target_value=TARGET_FULL)
+    target_rss = dict(target=f"<= {TARGET_RSS_MB:.0f} MB", target_op="<=", target_value=TARGET_RSS_MB)
+    rss_measure = "peak RSS of `sdkforge generate` on the full OpenAI file"
+    if failure:
+        (keep.parent / "FAILED").write_text(failure + "\n")  # bench_import.py need not try again
+        return [c.unavailable("gen-full", "generation, full OpenAI file", measure, failure, refs=refs, **target_full),
+                c.unavailable("memory", "memory", rss_measure, SEE_FULL_ROW, refs=rss_refs, **target_rss)], failure
+    ours_s = c.median(r.seconds for r in ours)
+    rss_kb = max(r.max_rss_kb or 0 for r in ours) or None
+    rows = [c.Row("gen-full", "generation, full OpenAI file", f"{measure}, median of {len(ours)}", c.fmt_seconds(ours_s),
+                  refs, ratio=ours_s / c.median(r.seconds for r in opc_ok) if opc_ok else None,
+                  ratio_of="openapi-python-client", **target_full)]
+    if rss_kb is None:
+        rows.append(c.unavailable("memory", "memory", rss_measure, "peak RSS could not be measured", refs=rss_refs, **target_rss))
+    else:
+        rows.append(c.Row("memory", "memory", rss_measure, mb(rss_kb), rss_refs, value=rss_kb / 1024, **target_rss))
+    return rows, ""
+
+
+def regeneration(runner: Runner, failure: str) -> list[c.Row]:
+    measure = "second run after one field changed in a copy of the full OpenAI file, vs the cold run"
+    target = dict(target=f"<= {TARGET_REGEN}x the cold run", target_op="<=", target_value=TARGET_REGEN)
+    if failure:
+        return [c.unavailable("regen", "regeneration", measure, SEE_FULL_ROW, **target)]
+    print("generate: regeneration (cold run, one field changed, second run) ...", flush=True)
+    base = runner.fresh("regen")
+    spec = base / "openapi.yaml"
+    shutil.copyfile(c.OPENAI_SPEC, spec)
+    spec.chmod(0o644)
+    out, cache = base / "out", base / "cache"
+    cold, _ = runner.sdkforge(spec, c.FULL_PACKAGE, c.FULL_CLIENT, out=out, cache=cache)
+    if cold.returncode != 0:
+        return [c.unavailable("regen", "regeneration", measure, f"cold run: {cold.first_error_line}", **target)]
+    before = {p: p.read_bytes() for p in out.rglob("*.py")}
+    spec.write_text(edit_one_field(spec.read_text(encoding="utf-8")), encoding="utf-8")
+    warm, _ = runner.sdkforge(spec, c.FULL_PACKAGE, c.FULL_CLIENT, out=out, cache=cache)
+    if warm.returncode != 0:
+        return [c.unavailable("regen", "regeneration", measure, f"second run: {warm.first_error_line}", **target)]
+    changed = sum(1 for p in out.rglob("*.py") if before.get(p) != p.read_bytes())
+    print(f"  cold {c.fmt_seconds(cold.seconds)}, after the edit {c.fmt_seconds(warm.seconds)} ({changed} file(s) changed)")
+    c.remove_tree(base)
+    return [c.Row("regen", "regeneration", measure + " (one run each)", c.fmt_seconds(warm.seconds),
+                  {"cold run": c.fmt_seconds(cold.seconds)}, ratio=warm.seconds / cold.seconds, ratio_of="cold run",
+                  note=f"the edit changed {changed} generated file(s)", **target)]
+
+
+def main() -> list[c.Row]:
+    runner = Runner()
+    rows = small(runner)
+    if not c.OPENAI_SPEC.is_file():
+        reason = f"{c.OPENAI_SPEC} not found"
+        return rows + [c.unavailable(key, what, "", reason) for key, what in
+                       (("gen-full", "generation, full OpenAI file"), ("regen", "regeneration"), ("memory", "memory"))]
+    full_rows, failure = full(runner)
+    return rows + full_rows + regeneration(runner, failure)
+
+
+if __name__ == "__main__":
+    result = main()
+    c.print_rows(result)
+    c.write_rows(result, c.json_arg(sys.argv))
