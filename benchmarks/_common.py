@@ -167,7 +167,8 @@ class ProcessRun:
                 if line.strip() and not line[:1].isspace():
                     return "crash: " + line.strip()
         lines = [line.strip() for line in text.splitlines() if line.strip()]
-        lines = [line for line in lines if not line.startswith(("Command exited", "Command terminated"))]
+        lines = [line for line in lines if not line.startswith(("Command exited", "Command terminated"))
+                 and ": warning:" not in line and not line.lower().startswith("warning")] or lines
         return lines[0] if lines else f"exit status {self.returncode}"
 
 

@@ -35,6 +35,9 @@ class Config:
     # [tool.sdkforge.streaming."POST /completions"] tables: streaming the spec describes only in
     # prose (keys and defaults: see generator/streaming.py).
     streaming: tuple[StreamingSetting, ...] = ()
+    # Generate only these operations and the schemas they reach: "POST /completions",
+    # "/completions" (every method), "tag:Completions" or an operationId. Empty: everything.
+    operations: tuple[str, ...] = ()
 
     @property
     def async_client_name(self) -> str:
@@ -97,6 +100,11 @@ def load_config(pyproject: Path | None) -> Config:
             raise ConfigError(f"{pyproject}: unknown key {key!r} in [tool.sdkforge] (known keys: {known})")
         if name == "streaming":
             values[name] = parse_settings(value, str(pyproject))
+            continue
+        if name == "operations":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{pyproject}: [tool.sdkforge] {key} must be a list of strings")
+            values[name] = tuple(value)
             continue
         if not isinstance(value, str):
             raise ConfigError(f"{pyproject}: [tool.sdkforge] {key} must be a string")

@@ -226,11 +226,15 @@ class Lowering:
         paths = set(by_resource)
         for path in list(paths):
             paths |= {path[:i] for i in range(1, len(path))}
-        taken_classes = set(self.class_names_taken)
-        class_names = {
-            path: naming.unique(naming.pascal_identifier("_".join(path), fallback="Resource"), taken_classes, separator="")
-            for path in sorted(paths, key=lambda p: (len(p), p))
-        }
+        # A resource module imports models by name: a resource class must not shadow one.
+        model_classes = set(self.model_names.values()) | {m.class_name for m in self.hoisted}
+        taken_classes = set(model_classes)
+
+        def class_name(path: tuple[str, ...]) -> str:
+            name = naming.pascal_identifier("_".join(path), fallback="Resource")
+            return naming.unique(name + "Resource" if name in model_classes else name, taken_classes, separator="")
+
+        class_names = {path: class_name(path) for path in sorted(paths, key=lambda p: (len(p), p))}
         modules: set[str] = set()
         module_of = {
             top: naming.unique(naming.snake_identifier(top[0], fallback="resource"), modules)
@@ -239,7 +243,8 @@ class Lowering:
 
         def build(path: tuple[str, ...]) -> Resource:
             children = tuple(build(child) for child in sorted(paths) if len(child) == len(path) + 1 and child[: len(path)] == path)
-            return Resource(path[-1], class_names[path], module_of[path[:1]], tuple(by_resource.get(path, ())), children)
+            attribute = path[-1] + "_" if path[-1] in naming.RESERVED_ATTRIBUTES else path[-1]
+            return Resource(attribute, class_names[path], module_of[path[:1]], tuple(by_resource.get(path, ())), children)
 
         return tuple(build(top) for top in sorted(module_of))
 

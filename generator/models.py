@@ -21,6 +21,13 @@ from .ir import Model
 from .lower import nullable_object
 from .naming import escape_ref_token
 
+# allOf becomes subclassing; a spec may narrow a field's type in the subclass (an enum of
+# fewer values, say), which pydantic accepts and mypy reports as an incompatible override.
+MODELS_HEADER = (
+    '# mypy: disable-error-code="assignment"\n'
+    '"""The API\'s data types, as pydantic models (made by datamodel-code-generator)."""'
+)
+
 # Every option spelled out: the golden files depend on each of them.
 DATAMODEL_OPTIONS: Mapping[str, Any] = {
     "output_model_type": "pydantic_v2.BaseModel",
@@ -39,7 +46,7 @@ DATAMODEL_OPTIONS: Mapping[str, Any] = {
     "naming_strategy": "full-path",  # inline models named by their whole path: no clashes with component names
     "capitalise_enum_members": False,
     "snake_case_field": False,
-    "treat_dot_as_module": False,  # dotted schema names (together: "a.b") stay one module
+    "treat_dot_as_module": False,
     "allow_population_by_field_name": True,
     "formatters": [],  # black runs once, in-process, in the format stage
     # Replaced by a relative import of the runtime's APIModel in the render stage.
@@ -70,7 +77,7 @@ def build_models(document: Mapping[str, Any], hoisted: tuple[Model, ...], label:
                 input_file_type=InputFileType.OpenAPI,
                 output=output,
                 emit_model_metadata=metadata,
-                custom_file_header='"""The API\'s data types, as pydantic models (made by datamodel-code-generator)."""',
+                custom_file_header=MODELS_HEADER,
                 **DATAMODEL_OPTIONS,
             )
         source = output.read_text(encoding="utf-8")
@@ -92,8 +99,11 @@ def normalize_for_models(document: Mapping[str, Any], hoisted: tuple[Model, ...]
       object and null, so that its class is the object's (as ``lower.model_ref`` decided);
     - inline schemas the IR named (``hoisted``) become components under the IR's pointers;
     - a ``$ref`` loses its sibling annotations (3.1 allows them; they would fork the model);
-    - a ``default`` beside ``anyOf``/``oneOf`` is dropped: the generator would copy it onto
-      every branch, where it is usually of the wrong type.
+    - a ``default`` of another type than its schema is dropped, and so are defaults of whole
+      components and of lists or maps of models (the generator writes them as raw JSON where
+      a model is expected);
+    - a ``default`` beside ``anyOf``/``oneOf``/``allOf`` is dropped: the generator would copy
+      it onto every branch, or assign a plain string to a model-typed field.
     """
     schemas = (document.get("components") or {}).get("schemas") or {}
     unwrapped = {f"#/components/schemas/{escape_ref_token(name)}" for name, schema in schemas.items()
@@ -106,7 +116,7 @@ def normalize_for_models(document: Mapping[str, Any], hoisted: tuple[Model, ...]
             if "description" in schema and "description" not in inner:
                 inner["description"] = schema["description"]
             schema = inner
-        new_schemas[name] = _rewrite(schema, unwrapped)
+        new_schemas[name] = _rewrite(_without_default(schema), unwrapped)
     for model in hoisted:
         new_schemas[model.pointer.rsplit("/", 1)[1]] = _rewrite(json.loads(model.hoisted_schema), unwrapped)
     components["schemas"] = new_schemas
@@ -122,11 +132,43 @@ def _rewrite(node: Any, unwrapped: set[str]) -> Any:
             if ref in unwrapped or node.get("nullable") is True:
                 return {"anyOf": [{"$ref": ref}, {"type": "null"}]}
             return {"$ref": ref}
-        drop_default = "anyOf" in node or "oneOf" in node
+        drop_default = (
+            any(key in node for key in ("anyOf", "oneOf", "allOf"))
+            or not _default_fits(node)
+            or _refers_to_model(node.get("items")) or _refers_to_model(node.get("additionalProperties"))
+        )
         return {key: _rewrite(value, unwrapped) for key, value in node.items() if not (drop_default and key == "default")}
     if isinstance(node, list):
         return [_rewrite(item, unwrapped) for item in node]
     return node
+
+
+_JSON_TYPES: Mapping[str, tuple[type, ...]] = {
+    "string": (str,), "boolean": (bool,), "integer": (int,), "number": (int, float),
+    "array": (list,), "object": (dict,), "null": (type(None),),
+}
+
+
+def _without_default(schema: Any) -> Any:
+    # A component's own default is copied, as raw JSON, onto every field that refers to it.
+    return {k: v for k, v in schema.items() if k != "default"} if isinstance(schema, Mapping) else schema
+
+
+def _refers_to_model(schema: Any) -> bool:
+    return isinstance(schema, Mapping) and "$ref" in schema
+
+
+def _default_fits(node: Mapping[str, Any]) -> bool:
+    """Whether a schema's default has the schema's type (specs say ``default: "false"``)."""
+    if "default" not in node or "type" not in node:
+        return True
+    declared = node["type"] if isinstance(node["type"], list) else [node["type"]]
+    value = node["default"]
+    for name in declared:
+        kinds = _JSON_TYPES.get(str(name), ())
+        if isinstance(value, kinds) and not (isinstance(value, bool) and name in ("integer", "number")):
+            return True
+    return value is None and node.get("nullable") is True
 
 
 def _check_classes(source: str, expected: Iterable[str], label: str) -> None:

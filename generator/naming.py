@@ -26,7 +26,13 @@ RESERVED_CLASS_NAMES = frozenset(
 )
 # Keyword arguments every generated method takes besides the spec's parameters.
 RESERVED_PARAMETER_NAMES = frozenset({"self", "extra_headers", "extra_query", "extra_body", "timeout"})
-RESERVED_ATTRIBUTES = frozenset({"with_options", "copy", "close", "with_raw_response", "with_streaming_response"})
+# Public attributes of the runtime's clients and resources: a resource may not take their names.
+RESERVED_ATTRIBUTES = frozenset(
+    {
+        "with_options", "copy", "close", "with_raw_response", "with_streaming_response", "request",
+        "base_url", "timeout", "max_retries", "strict_response_validation",
+    }
+)
 # A method of these names would shadow, inside its class, a name that annotations use.
 RESERVED_METHOD_NAMES = RESERVED_ATTRIBUTES | {"str", "int", "float", "bool", "bytes", "object", "type", "None"}
 

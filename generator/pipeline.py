@@ -8,6 +8,7 @@ Writing is the CLI's job (see ``write``); ``generate()`` touches no file but the
 from __future__ import annotations
 
 from collections.abc import Callable
+import dataclasses
 from pathlib import Path, PurePosixPath
 
 from .config import Config
@@ -16,6 +17,8 @@ from .format import format_files
 from .load import load_spec
 from .lower import lower
 from .models import build_models
+from .refs import canonical_refs
+from .select import select_operations
 from .render import render
 from .streaming import unmatched_settings
 from .validate import validate
@@ -27,6 +30,10 @@ def generate(
     """``strict`` makes warnings errors; ``on_warning`` receives each warning (default: dropped)."""
     config.validate()
     spec = load_spec(spec_path, label=config.spec)
+    document = canonical_refs(spec.document)[0]
+    if config.operations:
+        document = select_operations(document, config.operations, _streaming_refs(config))
+    spec = dataclasses.replace(spec, document=document)
     for missing in unmatched_settings(spec.document, config.streaming):
         raise ConfigError(f"[tool.sdkforge.streaming] names {missing!r}, which {config.spec} does not have "
                           "(write 'METHOD /path' exactly as in the spec's paths, or an operationId)")
@@ -38,3 +45,8 @@ def generate(
     models = build_models(spec.document, tuple(m for m in provisional.models if m.hoisted_schema), config.spec)
     api = lower(spec, config, models.classes)
     return format_files(render(api, models.source))
+
+
+def _streaming_refs(config: Config) -> tuple[str, ...]:
+    # Schemas named only in [tool.sdkforge.streaming] must survive the selection too.
+    return tuple(str(ref) for ref in (getattr(s, "event_schema", None) for s in config.streaming) if ref)

@@ -99,7 +99,8 @@ class Checker:
         self.found: list[tuple[str, str, str, Severity]] = []  # (pointer, message, hint, severity)
         self.grouped: dict[str, tuple[str, str, str, int]] = {}  # group -> (first pointer, message, hint, count)
         self.operation_ids: dict[str, str] = {}
-        self.ids, self.anchors = _ids_and_anchors(self.document)
+        self.ids: dict[str, Any] = {}  # 3.1 schemas by $id, and $anchor names (after the size check)
+        self.anchors: set[str] = set()
 
     # -- reporting --------------------------------------------------------------------------
 
@@ -122,6 +123,7 @@ class Checker:
             self.check_data()
         except _Fatal:
             return self._problems(list(self.spec.parse_problems))
+        self.ids, self.anchors = _ids_and_anchors(self.document)
         conformance = self.conformance()
         self.check_document()
         self.check_refs()
@@ -566,10 +568,24 @@ class Checker:
         if "nullable" in schema and self.is_31:
             self.warn(f"{at}/nullable", "'nullable' is OpenAPI 3.0; in 3.1 it is ignored by other tools (read as: null allowed)",
                       "write type: [..., 'null'] instead", group="nullable")
+        if not self.is_31:
+            for key, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+                value = schema.get(key)
+                if _is_number(value) and (bound not in schema or type(value) is not int or value not in (0, 1)):
+                    self.warn(f"{at}/{key}", f"a numeric {key} is OpenAPI 3.1; in 3.0 it is a boolean (read as {bound} {value}, exclusive)",
+                              f"write '{bound}: {value}' and '{key}: true', or declare openapi 3.1.0")
         if "nullable" in schema and not isinstance(schema["nullable"], bool):
             self.error(f"{at}/nullable", f"nullable must be true or false, not {_describe(schema['nullable'])}", "write nullable: true")
         if "enum" in schema:
             self._check_enum(schema["enum"], f"{at}/enum")
+        if schema.get("default") is not None and isinstance(schema.get("type"), str):
+            kind, default = schema["type"], schema["default"]
+            matches = {"string": isinstance(default, str), "boolean": isinstance(default, bool),
+                       "integer": type(default) is int or (type(default) is float and default.is_integer()),
+                       "number": _is_number(default), "array": isinstance(default, list), "object": isinstance(default, dict)}
+            if not matches.get(kind, True):
+                self.warn(f"{at}/default", f"the default {_show(default)} is not a{'n' if kind[0] in 'aeiou' else ''} {kind} (the models carry it as written)",
+                          f"write a default of type {kind}, or remove it", group="default type")
         if "required" in schema:
             self._check_required(schema, at)
         if "pattern" in schema:

@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,7 @@ ERROR_CLASSES: dict[int, type[APIStatusError]] = {
     418: APIStatusError,
 }
 assert set(ERROR_CLASSES) == set(ERROR_STATUSES)
+RAW_MARKER = "x-sdkforge-raw-response"  # how with_raw_response tells the client what it wants
 
 
 @pytest.fixture
@@ -77,7 +78,7 @@ def sleeps() -> list[float]:
 
 
 @pytest.fixture
-def make_client(server: ScriptedServer, sleeps: list[float]) -> Callable[..., OpenAI]:
+def make_client(server: ScriptedServer, sleeps: list[float]) -> Iterator[Callable[..., OpenAI]]:
     """A client on the scripted server whose retries record their delay instead of sleeping."""
     made: list[OpenAI] = []
 
@@ -90,7 +91,7 @@ def make_client(server: ScriptedServer, sleeps: list[float]) -> Callable[..., Op
         made.append(client)
         return client
 
-    yield make  # type: ignore[misc]
+    yield make
     for client in made:
         client.close()
 
@@ -539,9 +540,6 @@ def test_with_raw_response(make_client: Callable[..., OpenAI], server: ScriptedS
     assert completion.request_id == "req_raw"
     assert raw.parse() is completion
     assert RAW_MARKER not in server.requests[1].headers  # the internal marker never goes out
-
-
-RAW_MARKER = "x-sdkforge-raw-response"
 
 
 def test_with_raw_response_of_a_stream(make_client: Callable[..., OpenAI], server: ScriptedServer) -> None:

@@ -198,7 +198,7 @@ def test_a_stalled_server_raises_api_timeout_error_then_is_retried(h: Harness, s
 
     started = time.monotonic()
     run(test)
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 1.9  # waiting for either stalled reply would take 2 s
     assert retry_counts(server) == ["0", "0", "1"]
 
 

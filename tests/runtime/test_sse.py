@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass, field
 from typing import AsyncIterator, List, Optional, Sequence, Tuple
@@ -422,6 +423,52 @@ def test_property_any_chunking_decodes_like_whole_stream(
     assert whole == expected
     assert list(SSEDecoder().iter_events(chunks)) == expected
     assert list(SSEDecoder().iter_events(bytewise(payload))) == expected
+
+
+def _as_pairs(events: Sequence[ServerSentEvent]) -> List[Tuple[str, str]]:
+    return [(e.event, e.data) for e in events]
+
+
+def _data_pairs(decoder: SSEDecoder, chunks: Sequence[bytes]) -> List[Tuple[str, str]]:
+    """What ``feed_data`` (the typed streams' fast path) gives, in ``feed``'s terms."""
+    pairs = [pair for chunk in chunks for pair in decoder.feed_data(chunk)]
+    return [(event.decode("utf-8", "replace") if event else "message", data.decode("utf-8", "replace")) for event, data in pairs]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(stream=_streams(), data=st.data(), lf_only=st.booleans())
+def test_property_feed_data_agrees_with_feed(
+    stream: Tuple[bytes, List[ServerSentEvent]], data: st.DataObject, lf_only: bool
+) -> None:
+    payload, expected = stream
+    if lf_only:  # the same line structure with LF ends only: exercises the block fast path
+        payload = payload.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(payload)), max_size=max(1, len(payload) // 2))))
+    bounds = [0, *cuts, len(payload)]
+    chunks = [payload[a:b] for a, b in zip(bounds, bounds[1:])]
+    # Cut right after blank lines (one or two events per chunk): chunks that start at an event
+    # boundary, where feed_data takes its fast path.
+    at_boundaries = [piece for piece in re.split(rb"(?<=\n\n)", payload) if piece]
+    in_pairs = [b"".join(at_boundaries[i : i + 2]) for i in range(0, len(at_boundaries), 2)]
+    for pieces in (chunks, [payload], bytewise(payload), at_boundaries, in_pairs):
+        decoder = SSEDecoder()
+        assert _data_pairs(decoder, pieces) == _as_pairs(expected)
+        reference = SSEDecoder()
+        reference_events = [e for piece in pieces for e in reference.feed(piece)]
+        assert (decoder.last_event_id, decoder.reconnection_time) == (reference.last_event_id, reference.reconnection_time)
+        assert _as_pairs(reference_events) == _as_pairs(expected)
+
+
+def test_feed_data_fast_path_and_fallbacks() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed_data(b"") == []
+    assert decoder.feed_data(b'data: {"a": 1}\n\ndata: x\n\nid: 7\nevent: error\ndata: y\ndata: z\n\ndata: par') == [
+        (None, b'{"a": 1}'), (None, b"x"), (b"error", b"y\nz")]
+    assert decoder.last_event_id == "7"
+    assert decoder.feed_data(b"tial\n") == []
+    assert decoder.feed_data(b"\nretry: 5\n\n: comment\n\ndata:no space\n\n") == [(None, b"partial"), (None, b"no space")]
+    assert decoder.reconnection_time == 5
+    assert decoder.feed_data(b"event:\ndata: a\r\n\r\n") == [(None, b"a")]
 
 
 # --------------------------------------------------------------------------

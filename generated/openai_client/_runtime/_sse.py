@@ -142,13 +142,37 @@ class SSEDecoder:
         Decoding follows exactly the same rules; ``last_event_id`` and ``reconnection_time``
         are kept up to date as with :meth:`feed`.
         """
+        if (
+            self._head is None
+            and not self._after_cr
+            and not self._pending
+            and not self._data
+            and self._event is None
+            and b"\r" not in chunk
+        ):
+            # At an event boundary with LF line ends: every ``\n\n`` in the chunk ends an event,
+            # and an event that is one ``data: ...`` line (nearly every event of an LLM stream)
+            # needs no line-by-line interpretation. Anything else goes the general way.
+            blocks = chunk.split(b"\n\n")
+            tail = blocks.pop()
+            events: List[Tuple[Optional[bytes], bytes]] = []
+            for block in blocks:
+                if block[:6] == b"data: " and b"\n" not in block:
+                    events.append((None, block[6:]))
+                else:
+                    lines = block.split(b"\n")
+                    lines.append(b"")
+                    events.extend(self._process(lines, False))
+            if blocks:
+                self._retry = None
+            if tail:
+                lines = self._lines(tail)
+                if lines:
+                    events.extend(self._process(lines, False))
+            return events
         lines = self._lines(chunk)
         if not lines:
             return []
-        if len(lines) == 2 and not lines[1] and not self._data and lines[0][:6] == b"data: " and self._event is None:
-            # One whole ``data: ...`` event: the shape of nearly every chunk of an LLM stream.
-            self._retry = None
-            return [(None, lines[0][6:])]
         return self._process(lines, False)
 
     def _lines(self, chunk: bytes) -> List[bytes]:

@@ -1,0 +1,19 @@
+"""mypy --strict over this file and the generated sse31_client (tests/test_streaming_declarations.py)."""
+
+from __future__ import annotations
+
+from typing_extensions import assert_type
+
+from sse31_client import AsyncSse, AsyncStream, Sse, Stream
+from sse31_client.types import ChatChunk, ChatResponse, ExecutionEvent
+
+
+def sync_types(client: Sse) -> None:
+    assert_type(client.chat.chat(prompt="p"), ChatResponse)
+    assert_type(client.chat.chat_stream(prompt="p"), Stream[ChatChunk])
+    assert_type(client.executions.stream("ex_1"), Stream[ExecutionEvent])
+    assert_type(client.ticker.ticker(), Stream[str])
+
+
+async def async_types(client: AsyncSse) -> None:
+    assert_type(await client.ticker.ticker(), AsyncStream[str])

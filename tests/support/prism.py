@@ -1,0 +1,419 @@
+"""Contract-test helpers: Prism (`prism mock`, pinned in package.json) on 127.0.0.1, sample
+arguments built from a spec, and the calls a generated client makes with them.
+
+Prism validates every request against the spec (parameters, body, security) and answers with an
+example response from the spec (or one it builds from the schema). An invalid request gets a 4xx
+(the spec's 400/422 if it declares one, else 422) with an ``sl-violations`` header that lists
+what was wrong; ``Exchange.violations`` collects that header.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import types
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin
+
+import httpx
+import pydantic
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+PRISM = ROOT / "node_modules" / ".bin" / "prism"
+START_TIMEOUT = 180.0  # seconds; qdrant's 517 KB file takes ~15 s on a busy 2-core machine
+
+
+def prism_executable() -> Path:
+    """The pinned Prism; skips when it is not installed, except in CI where that is a failure."""
+    if PRISM.exists():
+        return PRISM
+    reason = f"{PRISM.relative_to(ROOT)} is missing: run `make setup` (it runs `npm ci`)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason + "; CI must run the Prism contract tests", pytrace=False)
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class PrismMock:
+    """``prism mock`` for one spec, as a subprocess in its own process group."""
+
+    def __init__(self, spec: Path, *extra_args: str) -> None:
+        self.spec = spec
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._log = tempfile.TemporaryFile()
+        self._process = subprocess.Popen(
+            [str(prism_executable()), "mock", "-h", "127.0.0.1", "-p", str(self.port), *extra_args, str(spec)],
+            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+
+    def wait_until_listening(self, timeout: float = START_TIMEOUT) -> PrismMock:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"prism mock {self.spec.name} exited with {self._process.returncode}:\n{self.log()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return self
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"prism mock {self.spec.name} did not listen within {timeout:.0f} s:\n{self.log()}")
+
+    def log(self, limit: int = 4000) -> str:
+        self._log.seek(0)
+        return self._log.read().decode("utf-8", "replace")[-limit:]
+
+    def stop(self) -> None:
+        if self._process.poll() is None:
+            os.killpg(self._process.pid, signal.SIGTERM)
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self._process.pid, signal.SIGKILL)
+                self._process.wait()
+        self._log.close()
+
+
+@dataclass
+class Exchange:
+    method: str
+    url: str
+    status: int
+    violations: list[dict[str, Any]]
+    request_headers: dict[str, str]
+    body: str
+
+    def describe(self) -> str:
+        return f"{self.method} {self.url} -> {self.status} {json.dumps(self.violations)} {self.body[:500]}"
+
+
+@dataclass
+class Recorder:
+    """httpx clients whose event hooks record every response (and Prism's verdict on it)."""
+
+    exchanges: list[Exchange] = field(default_factory=list)
+
+    def _record(self, response: httpx.Response) -> None:
+        raw = response.headers.get("sl-violations")
+        self.exchanges.append(Exchange(
+            method=response.request.method,
+            url=str(response.request.url),
+            status=response.status_code,
+            violations=json.loads(raw) if raw else [],
+            request_headers={k.lower(): v for k, v in response.request.headers.items()},
+            body=response.text if response.status_code >= 400 else "",
+        ))
+
+    def sync_client(self) -> httpx.Client:
+        def hook(response: httpx.Response) -> None:
+            response.read()
+            self._record(response)
+
+        return httpx.Client(event_hooks={"response": [hook]}, timeout=30)
+
+    def async_client(self) -> httpx.AsyncClient:
+        async def hook(response: httpx.Response) -> None:
+            await response.aread()
+            self._record(response)
+
+        return httpx.AsyncClient(event_hooks={"response": [hook]}, timeout=30)
+
+
+# --- sample values from a spec --------------------------------------------------------------------
+
+SAMPLE_FORMATS: dict[str, Any] = {
+    "date-time": "2024-01-02T03:04:05Z",
+    "date": "2024-01-02",
+    "time": "03:04:05Z",
+    "uuid": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+    "email": "user@example.com",
+    "uri": "https://example.com/x",
+    "url": "https://example.com/x",
+    "hostname": "example.com",
+    "ipv4": "127.0.0.1",
+    "ipv6": "::1",
+    "byte": "aGVsbG8=",
+}
+
+
+class Samples:
+    """Minimal valid values for the schemas of one document: the schema's own example when it has
+    one, else const/default/enum, else the smallest value of its type with its required fields."""
+
+    def __init__(self, document: Mapping[str, Any]) -> None:
+        self.document = document
+
+    def resolve(self, node: Any) -> Any:
+        seen = 0
+        while isinstance(node, Mapping) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/"):
+            target: Any = self.document
+            for part in node["$ref"][2:].split("/"):
+                target = target[part.replace("~1", "/").replace("~0", "~")]
+            node = target
+            seen += 1
+            if seen > 50:
+                raise ValueError(f"$ref cycle at {node}")
+        return node
+
+    def value(self, schema: Any, depth: int = 0) -> Any:
+        schema = self.resolve(schema)
+        if not isinstance(schema, Mapping) or depth > 12:
+            return None
+        if "example" in schema and schema["example"] is not None:
+            return schema["example"]
+        if isinstance(schema.get("examples"), list) and schema["examples"]:
+            return schema["examples"][0]
+        if "const" in schema:
+            return schema["const"]
+        if schema.get("default") is not None:
+            return schema["default"]
+        if schema.get("enum"):
+            return next((v for v in schema["enum"] if v is not None), schema["enum"][0])
+        if "allOf" in schema:
+            return self._object(self.merged(schema), depth)
+        for key in ("oneOf", "anyOf"):
+            if key in schema:
+                return self._choice(schema, key, depth)
+        kind = schema.get("type")
+        if isinstance(kind, list):
+            kind = next((k for k in kind if k != "null"), "null")
+        if kind == "null":
+            return None
+        if kind == "object" or "properties" in schema:
+            return self._object(schema, depth)
+        if kind == "array":
+            return [self.value(schema.get("items", {}), depth + 1) for _ in range(max(1, schema.get("minItems", 1)))]
+        if kind == "integer":
+            return int(self._number(schema, 1))
+        if kind == "number":
+            return float(self._number(schema, 1.5))
+        if kind == "boolean":
+            return True
+        if kind == "string" or kind is None:
+            if schema.get("format") in SAMPLE_FORMATS:
+                return SAMPLE_FORMATS[schema["format"]]
+            text = "sample"
+            text = text.ljust(schema.get("minLength", 0), "x")
+            return text[: schema.get("maxLength", len(text))]
+        return None
+
+    def merged(self, schema: Mapping[str, Any]) -> dict[str, Any]:
+        """allOf members (and the schema's own properties) as one object schema."""
+        merged: dict[str, Any] = {"type": "object", "properties": {}, "required": []}
+        for part in [*schema.get("allOf", ()), {k: v for k, v in schema.items() if k != "allOf"}]:
+            part = self.resolve(part)
+            if "allOf" in part:
+                part = self.merged(part)
+            merged["properties"].update(part.get("properties", {}))
+            merged["required"] += [r for r in part.get("required", ()) if r not in merged["required"]]
+            if "discriminator" in part:
+                merged.setdefault("discriminator", part["discriminator"])
+        return merged
+
+    def _object(self, schema: Mapping[str, Any], depth: int) -> dict[str, Any]:
+        properties = schema.get("properties", {})
+        return {name: self.value(properties.get(name, {}), depth + 1) for name in schema.get("required", ())}
+
+    def _choice(self, schema: Mapping[str, Any], key: str, depth: int) -> Any:
+        members = [m for m in schema[key] if self.resolve(m).get("type") != "null"] or schema[key]
+        member = members[0]
+        value = self.value(member, depth + 1)
+        discriminator = schema.get("discriminator")
+        if isinstance(value, dict) and isinstance(discriminator, Mapping):
+            name = discriminator["propertyName"]
+            ref = member.get("$ref", "") if isinstance(member, Mapping) else ""
+            tags = [tag for tag, target in discriminator.get("mapping", {}).items() if target == ref]
+            value[name] = tags[0] if tags else ref.rsplit("/", 1)[-1]
+        return value
+
+    @staticmethod
+    def _number(schema: Mapping[str, Any], fallback: float) -> float:
+        low = schema.get("minimum")
+        exclusive = schema.get("exclusiveMinimum")
+        if isinstance(exclusive, (int, float)) and not isinstance(exclusive, bool):
+            low = exclusive + 1
+        elif exclusive is True and low is not None:
+            low = low + 1
+        value = low if low is not None else fallback
+        high = schema.get("maximum")
+        return min(value, high) if high is not None else value
+
+
+def example_of(holder: Mapping[str, Any], samples: Samples) -> tuple[bool, Any]:
+    """A parameter's or media type's own example: ``example``, or the first of ``examples``."""
+    if "example" in holder:
+        return True, holder["example"]
+    examples = holder.get("examples")
+    if isinstance(examples, Mapping) and examples:
+        first = samples.resolve(next(iter(examples.values())))
+        if isinstance(first, Mapping) and "value" in first:
+            return True, first["value"]
+    return False, None
+
+
+# --- the calls a generated client makes ----------------------------------------------------------
+
+
+@dataclass
+class Call:
+    """One operation called with sample arguments: ``client.<resources...>.<method>(*args, **kwargs)``."""
+
+    label: str  # "GET /pets/{petId}"
+    operation_id: str
+    attributes: tuple[str, ...]  # resource attributes from the client down, then the method name
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    skip: str = ""  # why this operation is not called against Prism
+
+    def method(self, client: object) -> Callable[..., Any]:
+        target: Any = client
+        for name in self.attributes:
+            target = getattr(target, name)
+        return typing.cast(Callable[..., Any], target)
+
+
+def walk_pointer(document: Mapping[str, Any], pointer: str) -> Any:
+    node: Any = document
+    for part in pointer.lstrip("#/").split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def plan_calls(api: Any, document: Mapping[str, Any]) -> list[Call]:
+    """A call for every operation of the IR ``api``, with arguments built from the spec alone:
+    path parameters, required query/header/cookie parameters, and the body's example or its
+    required fields. Operations that always stream, or are binary uploads, are marked skipped."""
+    from generator.ir import BodyEncoding, ParamLocation
+
+    samples = Samples(document)
+    calls: list[Call] = []
+
+    def walk(resource: Any, chain: tuple[str, ...]) -> None:
+        chain = (*chain, resource.attribute)
+        for op in resource.operations:
+            calls.append(_plan(op, chain, document, samples, ParamLocation, BodyEncoding))
+        for child in resource.children:
+            walk(child, chain)
+
+    for top in api.resources:
+        walk(top, ())
+    return calls
+
+
+def _plan(op: Any, chain: tuple[str, ...], document: Mapping[str, Any], samples: Samples,
+          ParamLocation: Any, BodyEncoding: Any) -> Call:
+    path_item = walk_pointer(document, op.pointer.rsplit("/", 1)[0])
+    raw_op = walk_pointer(document, op.pointer)
+    label = f"{op.http_method.upper()} {op.pointer.split('/')[2].replace('~1', '/').replace('~0', '~')}"
+    spec_params: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for raw in [*path_item.get("parameters", ()), *raw_op.get("parameters", ())]:
+        raw = samples.resolve(raw)
+        spec_params[(raw["in"], raw["name"])] = raw
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    skip = ""
+    for param in op.params:
+        raw = spec_params[(param.location.value, param.wire_name.text)]
+        if not (param.required or param.location is ParamLocation.PATH):
+            continue
+        found, value = example_of(raw, samples)
+        if not found:
+            value = samples.value(raw.get("schema", {}))
+        if param.location is ParamLocation.PATH:
+            args.append(value)
+        else:
+            kwargs[param.name] = value
+    if op.body is not None:
+        media = samples.resolve(raw_op["requestBody"])["content"][op.body.content_type.text]
+        schema = samples.resolve(media.get("schema", {}))
+        found, value = example_of(media, samples)
+        if not found:
+            value = samples.value(schema)
+        if op.body.encoding is BodyEncoding.BINARY:
+            skip = "binary upload"
+        elif op.body.whole is not None:
+            kwargs[op.body.whole.name] = value
+        else:
+            by_wire = {f.wire_name.text: f for f in op.body.fields}
+            extra: dict[str, Any] = {}
+            for key, item in (value or {}).items():
+                body_field = by_wire.get(key)
+                if body_field is None:
+                    extra[key] = item
+                elif body_field.is_file:
+                    kwargs[body_field.name] = ("sample.txt", b"sample file\n", "text/plain")
+                else:
+                    kwargs[body_field.name] = item
+            for body_field in op.body.fields:  # required files the example left out
+                if body_field.is_file and body_field.required and body_field.name not in kwargs:
+                    kwargs[body_field.name] = ("sample.txt", b"sample file\n", "text/plain")
+            if extra:
+                kwargs["extra_body"] = extra
+    if op.stream is not None:
+        if op.stream.switch is None:
+            skip = f"always streams ({op.stream.format.value}); Prism does not mock streams"
+        else:
+            kwargs[op.stream.switch.name] = False
+    return Call(label, op.operation_id, (*chain, op.method_name), tuple(args), kwargs, skip)
+
+
+# --- what a method declares it returns, and whether a value is one --------------------------------
+
+
+def declared_return(method: Callable[..., Any]) -> Any:
+    """The method's return annotation without its Stream/AsyncStream members."""
+    function = inspect.unwrap(method)
+    hint = typing.get_type_hints(function)["return"]
+    members = get_args(hint) if get_origin(hint) in (Union, types.UnionType) else (hint,)
+    kept = [m for m in members if getattr(get_origin(m) or m, "__name__", "") not in ("Stream", "AsyncStream")]
+    return Union[tuple(kept)] if len(kept) > 1 else kept[0]
+
+
+def conforms(value: Any, annotation: Any) -> bool:
+    """``value`` is an instance of ``annotation`` (models, unions, lists, dicts, literals, primitives)."""
+    if annotation is Any or annotation is object:
+        return True
+    if annotation is None or annotation is type(None):
+        return value is None
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        return any(conforms(value, member) for member in get_args(annotation))
+    if origin is typing.Literal:
+        return value in get_args(annotation)
+    if origin is list:
+        (item,) = get_args(annotation) or (Any,)
+        return isinstance(value, list) and all(conforms(v, item) for v in value)
+    if origin is dict:
+        _, item = get_args(annotation) or (str, Any)
+        return isinstance(value, dict) and all(conforms(v, item) for v in value.values())
+    if annotation is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(annotation, type):
+        if issubclass(annotation, pydantic.BaseModel) and isinstance(value, annotation):
+            # a strictly validated model has a value of its type in every field
+            return all(conforms(getattr(value, name), info.annotation) for name, info in type(value).model_fields.items()
+                       if name in value.model_fields_set)
+        return isinstance(value, annotation)
+    return True  # an annotation this checker does not know (Annotated, TypeAliasType...): trust pydantic
+
+
+def iter_exchanges_failing(exchanges: list[Exchange]) -> Iterator[Exchange]:
+    for exchange in exchanges:
+        if exchange.status >= 400 or exchange.violations:
+            yield exchange
