@@ -8,7 +8,8 @@ run alternately, each reading the whole stream on a warm keep-alive connection:
 * ``openai_client``: ``OpenAI.completions.create(..., stream=True)`` of the emitted package,
   yielding one validated ``Completion`` model per chunk (SSE decoding + ``model_validate_json``);
 * ``httpx+validate`` (information): the bare loop with ``Completion.model_validate_json``;
-* ``openai_client async`` (information): the same through ``AsyncOpenAI``.
+* ``openai_client async`` (information): the same through ``AsyncOpenAI``;
+* ``openai (official SDK)`` (information, when ``openai`` is installed): OpenAI's own client.
 
 Two framings of the same events (``--framing``):
 
@@ -111,7 +112,8 @@ async def _serve(n_events: int) -> None:
 # -- the contenders -----------------------------------------------------------------------------
 
 
-def contenders(base_url: str, framing: str, n_events: int) -> dict[str, Callable[[], int]]:
+def contenders(base_url: str, framing: str, n_events: int) -> tuple[dict[str, Callable[[], int]], Callable[[], None]]:
+    """The contenders for one framing, and a function that closes what they opened."""
     import httpx
 
     sys.path.insert(0, str(REPO / "generated"))
@@ -149,22 +151,42 @@ def contenders(base_url: str, framing: str, n_events: int) -> dict[str, Callable
         return count
 
     loop = asyncio.new_event_loop()
-    ours_async_client = AsyncOpenAI(api_key="sk-bench", base_url=prefix)
+    ours_async = AsyncOpenAI(api_key="sk-bench", base_url=prefix)
 
-    async def _ours_async() -> int:
+    async def ours_async_stream() -> int:
         count = 0
         last: Any = None
-        async for last in await ours_async_client.completions.create(**params, stream=True):
+        async for last in await ours_async.completions.create(**params, stream=True):
             count += 1
         assert isinstance(last, Completion) and last.choices[0].finish_reason == "length", last
         return count
 
-    return {
+    runs: dict[str, Callable[[], int]] = {
         "httpx": bare_loop(json.loads),
         "openai_client": ours_sync,
         "httpx+validate": bare_loop(Completion.model_validate_json),
-        "openai_client async": lambda: loop.run_until_complete(_ours_async()),
+        "openai_client async": lambda: loop.run_until_complete(ours_async_stream()),
     }
+    try:  # OpenAI's own SDK, when installed (it is in the benchmarks' .bench-venv, not in .venv)
+        import openai
+    except ImportError:
+        openai = None
+    if openai is not None:
+        theirs = openai.OpenAI(api_key="sk-bench", base_url=prefix)
+
+        def theirs_sync() -> int:
+            return sum(1 for _ in theirs.completions.create(**params, stream=True))
+
+        runs["openai (official SDK)"] = theirs_sync
+
+    def close() -> None:
+        bare.close()
+        ours.close()
+        loop.run_until_complete(ours_async.close())
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+    return runs, close
 
 
 def measure(runs: dict[str, Callable[[], int]], rounds: int, n_events: int) -> dict[str, float]:
@@ -206,7 +228,11 @@ def main(argv: list[str]) -> int:
         print(f"streaming: {args.events:,} completion chunks over SSE from a server process on 127.0.0.1, "
               f"median of {args.runs} runs; Python {sys.version.split()[0]}")
         for framing in framings:
-            rates = measure(contenders(base_url, framing, args.events), args.runs, args.events)
+            runs, close = contenders(base_url, framing, args.events)
+            try:
+                rates = measure(runs, args.runs, args.events)
+            finally:
+                close()
             results[framing] = rates
             base = rates["httpx"]
             print(f"\nframing: {framing} ({'one HTTP chunk per event' if framing == 'event' else f'{COALESCE // 1024} KiB HTTP chunks'})")

@@ -223,6 +223,10 @@ class Body:
     def is_json(self) -> bool:
         return self.encoding is BodyEncoding.JSON
 
+    @property
+    def is_binary(self) -> bool:
+        return self.encoding is BodyEncoding.BINARY
+
 
 class StreamFormat(enum.Enum):
     """How the runtime splits a streamed body into items (``_streaming.STREAM_FORMATS``)."""
@@ -295,6 +299,16 @@ class Operation:
     deprecated: bool = False
     fixed_query: tuple[tuple[PyString, PyString], ...] = ()  # from a paths key like /x?beta=true
     accept: PyString | None = None  # the Accept header, when the success body is not JSON
+
+    @property
+    def fixed_headers(self) -> tuple[tuple[str, PyString], ...]:
+        """Headers the operation always sends: a non-JSON Accept, a raw body's Content-Type."""
+        found: list[tuple[str, PyString]] = []
+        if self.accept:
+            found.append(("Accept", self.accept))
+        if self.body and self.body.encoding is BodyEncoding.BINARY:
+            found.append(("Content-Type", self.body.content_type))
+        return tuple(found)
 
     @property
     def styled_query_params(self) -> tuple[Param, ...]:

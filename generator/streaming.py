@@ -21,8 +21,10 @@ The keys (settings 1 and 2 merge key by key, the configuration winning):
     stream content's ``itemSchema``/``schema``; with no stream content (prose only), the JSON
     success response's schema (the stream repeats the object, as OpenAI's completions do).
 ``terminator``
-    an item payload that ends the stream; ``""`` for none. Default: ``[DONE]`` for SSE streams
-    of JSON items (it can never be valid JSON, so it is only ever the end marker), else none.
+    an item payload that ends the stream; ``""`` for none. Default: the value of a member of the
+    SSE event schema that allows one fixed string (Together's ``StreamSentinel``: ``data`` is
+    ``enum: ["[DONE]"]``); else ``[DONE]`` for SSE streams of JSON items (it can never be valid
+    JSON, so it is only ever the end marker); else none.
 ``format``
     ``sse``, ``ndjson`` (also ``jsonl``) or ``json-seq``, or a media type. Default: from the
     stream content's media type, else ``sse``.
@@ -33,8 +35,10 @@ The keys (settings 1 and 2 merge key by key, the configuration winning):
     ``false`` ignores whatever the spec says about streaming for this operation.
 
 An SSE item schema may describe the whole event (OpenAPI 3.2's way: an object with ``data``,
-``event``, ``id``, ``retry``): the item type is then that of ``data``, read through
-``contentSchema`` when ``data`` is a JSON-encoded string.
+``event``, ``id``, ``retry``; also Mistral's and Together's 3.1 ``schema``): the item type is then
+that of ``data`` (a union over ``oneOf`` envelopes), read through ``contentSchema`` when ``data`` is a
+JSON-encoded string. A 3.1 ``schema`` counts as an envelope only if it also requires ``data`` or
+names ``event`` or ``retry`` (a payload may have a ``data`` field of its own).
 """
 
 from __future__ import annotations
@@ -114,10 +118,12 @@ def _read(values: Mapping[str, Any], report: Callable[[str, str], None]) -> dict
         if name is None:
             report(str(raw_key), f"unknown key {raw_key!r} (known keys: {', '.join(sorted(_KEYS))})")
         elif name in ("param", "event_schema", "terminator"):
-            if isinstance(value, str):
-                found[name] = value
-            else:
+            if not isinstance(value, str):
                 report(key, f"{key} must be a string, not {type(value).__name__}")
+            elif name == "event_schema" and not value.startswith("#"):  # a component's name
+                found[name] = "#/components/schemas/" + naming.escape_ref_token(value)
+            else:
+                found[name] = value
         elif name == "format":
             stream_format = FORMAT_NAMES.get(value.strip().lower()) if isinstance(value, str) else None
             if stream_format is None:
@@ -225,16 +231,16 @@ def lower_stream(lowering: Lowering, operation: Mapping[str, Any], where: str, b
     stream_format = settings.get("format") or (content.format if content else StreamFormat.SSE)
 
     hint = naming.pascal_identifier(operation_id or f"{http_method}_{path}", fallback="Operation") + "Event"
+    declared_terminator: str | None = None
     if "event_schema" in settings:
         ref = settings["event_schema"]
-        ref = ref if ref.startswith("#") else "#/components/schemas/" + naming.escape_ref_token(ref)
         if lowering.resolve(ref) is None:
             problem("event_schema", f"{ref!r} points nowhere", "name a schema, e.g. #/components/schemas/Chunk")
             event_type = _ANY
         else:
             event_type = lowering.type_of({"$ref": ref}, where)
     elif content is not None:
-        event_type = _content_event_type(lowering, content, where, stream_format, hint)
+        event_type, declared_terminator = _content_event_type(lowering, content, where, stream_format, hint)
     elif plain is not None:
         event_type = lowering.type_of(*plain)  # prose only: the stream repeats the response object
     else:
@@ -270,7 +276,7 @@ def lower_stream(lowering: Lowering, operation: Mapping[str, Any], where: str, b
     elif default_on is None:
         default_on = _field_default(lowering, operation, switch.wire_name.text) is True
 
-    terminator = settings.get("terminator")
+    terminator = settings.get("terminator", declared_terminator)
     if terminator is None and stream_format is StreamFormat.SSE and event_type.kind not in (TypeKind.STR, TypeKind.BYTES):
         terminator = SSE_TERMINATOR
     return StreamSpec(stream_format, event_type, switch, PyString(terminator) if terminator else None, bool(default_on))
@@ -326,41 +332,81 @@ def _has_other_content(lowering: Lowering, operation: Mapping[str, Any]) -> bool
     return any(_media(str(mt)) not in MEDIA_TYPES for _, content in _responses_2xx(lowering, operation) for mt in content)
 
 
-def _content_event_type(lowering: Lowering, content: _Content, where: str, stream_format: StreamFormat, hint: str) -> TypeRef:
+def _content_event_type(
+    lowering: Lowering, content: _Content, where: str, stream_format: StreamFormat, hint: str
+) -> tuple[TypeRef, str | None]:
+    """The item type of a stream content, and the terminator its schema names, if any."""
     at = content.pointer(where)
     if "itemSchema" in content.media:
         schema, at, is_item_schema = content.media["itemSchema"], f"{at}/itemSchema", True
     elif "schema" in content.media:
         schema, at, is_item_schema = content.media["schema"], f"{at}/schema", False
     else:
-        return _STR if stream_format is StreamFormat.SSE else _ANY
-    if stream_format is StreamFormat.SSE:
-        data = _envelope_data(lowering, schema, strict=not is_item_schema)
-        if data is not None:
-            return union(*(_data_type(lowering, member, f"{at}/properties/data", hint) for member in data))
-    return lowering._named_type(schema, at, hint)
+        return (_STR if stream_format is StreamFormat.SSE else _ANY), None
+    if stream_format is not StreamFormat.SSE:
+        return lowering._named_type(schema, at, hint), None
+    envelope = _envelope_data(lowering, schema, strict=not is_item_schema)
+    relative = envelope if envelope is not None else _members(lowering, schema)
+    members = [(m, f"{at}/{suffix}".rstrip("/")) for m, suffix in relative]
+    # A member that is one fixed string ("[DONE]") is the end marker, not an item.
+    sentinels = [value for value in (_sentinel(lowering, m) for m, _ in members) if value is not None]
+    if envelope is None and not sentinels:
+        return lowering._named_type(schema, at, hint), None
+    items = [(m, member_at) for m, member_at in members if _sentinel(lowering, m) is None]
+    event_type = union(*(_data_type(lowering, m, member_at, hint) for m, member_at in items)) if items else _STR
+    return event_type, sentinels[0] if len(sentinels) == 1 else None
 
 
-def _envelope_data(lowering: Lowering, schema: Any, strict: bool) -> list[Any] | None:
-    """The ``data`` schemas of an SSE event envelope (one per ``oneOf``/``anyOf`` member), or None
-    if the schema describes the data itself. ``strict``: for a 3.0/3.1 ``schema``, where the
-    envelope must also name ``event`` or ``retry`` (a payload may well have a ``data`` field)."""
-    target = lowering.resolve(schema["$ref"]) if isinstance(schema, Mapping) and isinstance(schema.get("$ref"), str) else schema
+def _resolved(lowering: Lowering, schema: Any) -> Any:
+    if isinstance(schema, Mapping) and isinstance(schema.get("$ref"), str):
+        return lowering.resolve(schema["$ref"])
+    return schema
+
+
+def _members(lowering: Lowering, schema: Any) -> list[tuple[Any, str]]:
+    """The ``oneOf``/``anyOf`` members of a schema with their pointer suffix, else the schema."""
+    target = _resolved(lowering, schema)
+    for key in ("oneOf", "anyOf"):
+        found = target.get(key) if isinstance(target, Mapping) else None
+        if isinstance(found, list) and found:
+            return [(member, f"{key}/{i}") for i, member in enumerate(found)]
+    return [(schema, "")]
+
+
+def _sentinel(lowering: Lowering, schema: Any) -> str | None:
+    """The value of a schema that allows exactly one string (``const``, or a one-value ``enum``)."""
+    target = _resolved(lowering, schema)
+    if not isinstance(target, Mapping) or target.get("type", "string") != "string":
+        return None
+    if isinstance(target.get("const"), str):
+        return str(target["const"])
+    values = target.get("enum")
+    return values[0] if isinstance(values, list) and len(values) == 1 and isinstance(values[0], str) else None
+
+
+def _envelope_data(lowering: Lowering, schema: Any, strict: bool, at: str = "") -> list[tuple[Any, str]] | None:
+    """The ``data`` schemas (and pointer suffixes) of an SSE event envelope, one per
+    ``oneOf``/``anyOf`` member, or None if the schema describes the data itself. ``strict`` (a
+    3.0/3.1 ``schema``, which normally describes the data): the envelope must also require
+    ``data`` or name ``event`` or ``retry``, as a payload may have a ``data`` field of its own."""
+    target = _resolved(lowering, schema)
     if not isinstance(target, Mapping):
         return None
     for key in ("oneOf", "anyOf"):
         members = target.get(key)
         if isinstance(members, list) and members:
-            inner = [_envelope_data(lowering, member, strict) for member in members]
+            inner = [_envelope_data(lowering, member, strict, f"{at}{key}/{i}/") for i, member in enumerate(members)]
             if all(found is not None for found in inner):
                 return [data for found in inner if found is not None for data in found]
             return None
     properties = target.get("properties")
     if not isinstance(properties, Mapping) or "data" not in properties or not set(properties) <= _ENVELOPE_FIELDS:
         return None
-    if strict and not ({"event", "retry"} & set(properties)):
+    required = target.get("required")
+    required = required if isinstance(required, list) else []
+    if strict and "data" not in required and not ({"event", "retry"} & set(properties)):
         return None
-    return [properties["data"]]
+    return [(properties["data"], f"{at}properties/data")]
 
 
 def _data_type(lowering: Lowering, data: Any, at: str, hint: str) -> TypeRef:

@@ -43,9 +43,9 @@ from tests.support.prism import (
     Recorder,
     conforms,
     declared_return,
-    iter_exchanges_failing,
     plan_calls,
     prism_executable,
+    prism_view,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,7 +79,7 @@ def completion_arguments(prompt: Any) -> dict[str, Any]:
 
 def assert_accepted(recorder: Recorder, calls: int) -> None:
     assert len(recorder.exchanges) == calls, [e.describe() for e in recorder.exchanges]
-    rejected = [e.describe() for e in iter_exchanges_failing(recorder.exchanges)]
+    rejected = [e.describe() for e in recorder.exchanges if e.rejected]
     assert not rejected, "Prism rejected requests:\n" + "\n".join(rejected)
 
 
@@ -126,12 +126,27 @@ def test_prism_rejects_what_the_spec_forbids(openai_prism: PrismMock) -> None:
             client.completions.create(model="m", prompt="x", extra_body={"temperature": "hot"})
     assert 400 <= raised.value.status_code < 500
     (exchange,) = recorder.exchanges
-    assert any(v["location"][-1] == "temperature" for v in exchange.violations), exchange.describe()
+    assert any(v["location"][-1] == "temperature" for v in exchange.request_violations), exchange.describe()
 
 
 # --- corpus specs: generated into a temp dir, every operation Prism can serve --------------------
 
-# name, marks, operations deliberately left out with the reason (kept short and explicit)
+# Calls that fail for a reason the generator does not handle yet: each must still fail (a call
+# that starts passing fails the test until its entry is removed), and the test then reports xfail.
+# Each entry: (spec, "METHOD /path") -> (text the failure must contain, why).
+KNOWN_GAPS: dict[tuple[str, str], tuple[str, str]] = {
+    ("tictactoe-3.1", "GET /board/{row}/{column}"): (
+        "AuthenticationError: Error code: 401",
+        "needs bearer or OAuth2 (operation-level security); the client sends only the spec's first scheme, "
+        "the api-key header",
+    ),
+    ("tictactoe-3.1", "PUT /board/{row}/{column}"): (
+        "AuthenticationError: Error code: 401",
+        "needs bearer or OAuth2 (operation-level security); the client sends only the spec's first scheme, "
+        "the api-key header",
+    ),
+}
+
 CORPUS: list[Any] = [
     pytest.param("petstore-3.0", id="petstore-3.0"),
     pytest.param("tictactoe-3.1", id="tictactoe-3.1"),
@@ -167,9 +182,9 @@ def generated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         pytest.skip(f"{SPECS / name} is not here")
     spec = found[0]
     prism_executable()
-    prism = PrismMock(spec)  # starts now; loads the spec while we generate
     package = "prism_" + name.replace("-", "_").replace(".", "") + "_client"
     out = tmp_path_factory.mktemp(package)
+    prism = PrismMock(prism_view(spec, tmp_path_factory.mktemp("prism-spec")))  # loads while we generate
     try:
         config = Config(spec=spec.name, package=package, client_class="Client", api_key_env="PRISM_TEST_KEY")
         write_tree(out, generate(spec, config))
@@ -187,57 +202,85 @@ def generated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
             del sys.modules[loaded_name]
 
 
-def check_result(generated: Generated, call: Call, method: Any, result: Any, failures: list[str]) -> None:
-    expected = declared_return(method)
-    if not conforms(result, expected):
-        failures.append(f"{call.label}: returned {type(result).__name__}, declared {expected}")
+@dataclasses.dataclass
+class Outcome:
+    call: Call
+    problems: list[str]
 
 
-def run_calls(generated: Generated, is_async: bool) -> tuple[list[str], Recorder, list[Call]]:
+def run_calls(generated: Generated, is_async: bool) -> tuple[list[Outcome], Recorder]:
+    """Call every planned operation once; each outcome lists what went wrong (nothing: passed)."""
     recorder = Recorder()
-    failures: list[str] = []
-    called = [c for c in generated.calls if not c.skip]
+    outcomes: list[Outcome] = []
 
-    def failed(call: Call, error: BaseException, before: int) -> None:
-        seen = "; ".join(e.describe() for e in recorder.exchanges[before:])
-        failures.append(f"{call.label} ({'.'.join(call.attributes)}): {type(error).__name__}: {error} [{seen}]")
+    def judge(call: Call, method: Any, before: int, result: Any, error: BaseException | None) -> None:
+        problems = [e.describe() for e in recorder.exchanges[before:] if e.rejected]
+        if error is not None:
+            problems.insert(0, f"{type(error).__name__}: {str(error)[:800]}")
+        elif not conforms(result, expected := declared_return(method)):
+            problems.append(f"returned {type(result).__name__}, declared {expected}")
+        if len(recorder.exchanges) - before != 1:
+            problems.append(f"{len(recorder.exchanges) - before} requests, expected exactly one")
+        outcomes.append(Outcome(call, problems))
 
+    planned = [c for c in generated.calls if not c.skip]
     if not is_async:
         with generated.module.Client(**generated.client_settings(recorder, False)) as client:
-            for call in called:
-                before = len(recorder.exchanges)
-                method = call.method(client)
+            for call in planned:
+                before, method = len(recorder.exchanges), call.method(client)
                 try:
                     result = method(*call.args, **call.kwargs)
                 except Exception as error:  # noqa: BLE001 - every failure is reported at the end
-                    failed(call, error, before)
-                    continue
-                check_result(generated, call, method, result, failures)
+                    judge(call, method, before, None, error)
+                else:
+                    judge(call, method, before, result, None)
     else:
         async def main() -> None:
             async with generated.module.AsyncClient(**generated.client_settings(recorder, True)) as client:
-                for call in called:
-                    before = len(recorder.exchanges)
-                    method = call.method(client)
+                for call in planned:
+                    before, method = len(recorder.exchanges), call.method(client)
                     try:
                         result = await method(*call.args, **call.kwargs)
                     except Exception as error:  # noqa: BLE001
-                        failed(call, error, before)
-                        continue
-                    check_result(generated, call, method, result, failures)
+                        judge(call, method, before, None, error)
+                    else:
+                        judge(call, method, before, result, None)
 
         asyncio.run(main())
-    return failures, recorder, called
+    return outcomes, recorder
 
 
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 def test_every_operation_passes_prism_and_parses(generated: Generated, is_async: bool) -> None:
-    failures, recorder, called = run_calls(generated, is_async)
-    rejected = [e.describe() for e in iter_exchanges_failing(recorder.exchanges)]
-    assert not failures and not rejected, (
-        f"{generated.name}: {len(failures)} of {len(called)} calls failed:\n" + "\n".join(failures + rejected)
+    outcomes, _ = run_calls(generated, is_async)
+    assert outcomes, "at least one operation was called"
+    known = {label: gap for (spec, label), gap in KNOWN_GAPS.items() if spec == generated.name}
+    failed = [o for o in outcomes if o.problems and not (
+        o.call.label in known and known[o.call.label][0] in o.problems[0])]
+    assert not failed, f"{generated.name}: {len(failed)} of {len(outcomes)} calls failed:\n" + "\n".join(
+        f"{o.call.label} ({'.'.join(o.call.attributes)}{o.call.args}, {o.call.kwargs}):\n    " + "\n    ".join(o.problems)
+        for o in failed
     )
-    assert len(recorder.exchanges) == len(called), "one request per call, no retries"
-    assert called, "at least one operation was called"
+    fixed = [o.call.label for o in outcomes if o.call.label in known and not o.problems]
+    assert not fixed, f"these now pass: remove them from KNOWN_GAPS: {fixed}"
     skipped = {c.label: c.skip for c in generated.calls if c.skip}
     assert all("stream" in reason or "binary" in reason for reason in skipped.values()), json.dumps(skipped)
+    if known:
+        pytest.xfail(f"{len(outcomes) - len(known)} of {len(outcomes)} calls pass; known gaps: "
+                     + "; ".join(f"{label}: {reason}" for label, (_, reason) in known.items()))
+
+
+def test_prism_checks_request_bodies_of_this_spec(generated: Generated) -> None:
+    """The contract is not vacuous: for a JSON body with required fields, an empty object is
+    refused with a violation located in the request body (see prism_view for the case where
+    Prism would silently let everything through)."""
+    canaries = [c for c in generated.calls if c.canary]
+    if not canaries:
+        pytest.skip(f"{generated.name} has no JSON body with required fields")
+    recorder = Recorder()
+    with generated.module.Client(**generated.client_settings(recorder, False)) as client:
+        with pytest.raises(generated.module.APIStatusError):
+            client.request(canaries[0].http_method, canaries[0].path, cast_to=object, body={})
+    (exchange,) = recorder.exchanges
+    assert 400 <= exchange.status < 500 and any(
+        v["location"][:2] == ["request", "body"] for v in exchange.request_violations), exchange.describe()

@@ -135,6 +135,10 @@ def test_openapi_31_sse_styles() -> None:
     assert execution.stream is not None and execution.stream.event_type.annotation == "ExecutionEvent"
     # Text events: items are the text, and no [DONE] guess.
     assert ticker.stream is not None and ticker.stream.event_type.kind is TypeKind.STR and ticker.stream.terminator is None
+    # Together's way: data-only envelopes, one of them a fixed string, which is the terminator.
+    tokens = operation(api, "tokens")
+    assert tokens.stream is not None and tokens.stream.event_type.annotation == "Token"
+    assert tokens.stream.terminator is not None and tokens.stream.terminator.text == "[END]"
 
 
 def test_rendered_calls_pick_the_item_type_and_streaming_from_the_switch() -> None:
@@ -169,7 +173,7 @@ default = true
 enabled = false
 """))
     assert config.streaming == (
-        StreamingSetting("POST /completions", param="stream", event_schema="Chunk", terminator="",
+        StreamingSetting("POST /completions", param="stream", event_schema="#/components/schemas/Chunk", terminator="",
                          format=StreamFormat.NDJSON, default=True),
         StreamingSetting("createThing", enabled=False),
     )
@@ -368,6 +372,11 @@ def test_openapi_31_text_events_and_stream_twins(packages: Path, server: Scripte
     assert list(client.ticker.ticker()) == ["101.5", "[DONE]", "line one\nline two"]
     assert [c.delta for c in client.chat.chat_stream(prompt="p")] == ["x"]
     assert server.requests[1].path == "/v1/chat"
+    server.reply(Reply(chunks=[b'data: {"text": "a"}\n\n', b"data: [DONE]\n\n", b"data: [END]\n\n", b'data: {"text": "late"}\n\n']))
+    with pytest.raises(module.APIResponseValidationError):  # "[DONE]" is no end marker here: the spec says "[END]"
+        list(client.tokens.tokens())
+    server.reply(Reply(chunks=[b'data: {"text": "a"}\n\n', b"data: [END]\n\n", b'data: {"text": "late"}\n\n']))
+    assert [t.text for t in client.tokens.tokens()] == ["a"]
 
 
 def test_async_ndjson_default_on(packages: Path, server: ScriptedServer) -> None:

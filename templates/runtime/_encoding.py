@@ -13,7 +13,7 @@ import pydantic
 
 __all__ = ["FileTypes", "encode_query", "encode_form", "encode_files"]
 
-FileContent = Union[bytes, IO[bytes], "os.PathLike[str]"]
+FileContent = Union[bytes, IO[bytes], os.PathLike[str]]
 FileTypes = Union[
     FileContent,
     tuple[str, FileContent],

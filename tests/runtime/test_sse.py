@@ -435,7 +435,7 @@ def _data_pairs(decoder: SSEDecoder, chunks: Sequence[bytes]) -> List[Tuple[str,
     return [(event.decode("utf-8", "replace") if event else "message", data.decode("utf-8", "replace")) for event, data in pairs]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(stream=_streams(), data=st.data(), lf_only=st.booleans())
 def test_property_feed_data_agrees_with_feed(
     stream: Tuple[bytes, List[ServerSentEvent]], data: st.DataObject, lf_only: bool

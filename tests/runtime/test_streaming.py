@@ -282,6 +282,18 @@ def test_data_that_is_not_json_raises(client: OpenAI, server: ScriptedServer) ->
         next(stream)
 
 
+def test_a_json_body_instead_of_a_stream_is_never_a_silently_empty_stream(client: OpenAI, server: ScriptedServer) -> None:
+    server.reply(
+        Reply(body={"error": {"message": "Streaming is not available for this model", "type": "invalid_request_error"}}),
+        Reply(body=chunk("whole", "stop")),
+    )
+    with pytest.raises(APIError, match="Streaming is not available for this model"):
+        list(create(client))
+    stream = create(client)
+    assert [c.choices[0].text for c in stream] == ["whole"]
+    assert stream.response.is_closed
+
+
 def test_an_unknown_stream_format_is_refused_and_the_response_closed() -> None:
     response = httpx.Response(200, content=b"", request=httpx.Request("GET", "http://x"))
     with pytest.raises(ValueError, match="unknown stream format 'xml'"):

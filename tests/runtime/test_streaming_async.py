@@ -183,3 +183,14 @@ def test_stall_past_the_read_timeout_raises_timeout_and_is_not_retried(server: S
 
     assert run(server, body, max_retries=2) == "a"
     assert len(server.requests) == 1
+
+
+def test_a_json_body_instead_of_a_stream_is_one_item_or_an_error(server: ScriptedServer) -> None:
+    server.reply(Reply(body={"error": {"message": "nope"}}), Reply(body=chunk("whole")))
+
+    async def body(client: AsyncOpenAI) -> list[str]:
+        with pytest.raises(APIError, match="nope"):
+            [c async for c in await create(client)]
+        return [c.choices[0].text async for c in await create(client)]
+
+    assert run(server, body) == ["whole"]

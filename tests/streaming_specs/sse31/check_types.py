@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing_extensions import assert_type
 
 from sse31_client import AsyncSse, AsyncStream, Sse, Stream
-from sse31_client.types import ChatChunk, ChatResponse, ExecutionEvent
+from sse31_client.types import ChatChunk, ChatResponse, ExecutionEvent, Token
 
 
 def sync_types(client: Sse) -> None:
@@ -13,6 +13,7 @@ def sync_types(client: Sse) -> None:
     assert_type(client.chat.chat_stream(prompt="p"), Stream[ChatChunk])
     assert_type(client.executions.stream("ex_1"), Stream[ExecutionEvent])
     assert_type(client.ticker.ticker(), Stream[str])
+    assert_type(client.tokens.tokens(), Stream[Token])
 
 
 async def async_types(client: AsyncSse) -> None:
