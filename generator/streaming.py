@@ -234,11 +234,13 @@ def lower_stream(lowering: Lowering, operation: Mapping[str, Any], where: str, b
     declared_terminator: str | None = None
     if "event_schema" in settings:
         ref = settings["event_schema"]
+        if not ref.startswith("#"):  # a StreamingSetting made in code may name the component
+            ref = "#/components/schemas/" + naming.escape_ref_token(ref)
         if lowering.resolve(ref) is None:
             problem("event_schema", f"{ref!r} points nowhere", "name a schema, e.g. #/components/schemas/Chunk")
             event_type = _ANY
         else:
-            event_type = lowering.type_of({"$ref": ref}, where)
+            event_type, declared_terminator = _schema_event_type(lowering, {"$ref": ref}, where, stream_format, hint, True)
     elif content is not None:
         event_type, declared_terminator = _content_event_type(lowering, content, where, stream_format, hint)
     elif plain is not None:
@@ -338,14 +340,19 @@ def _content_event_type(
     """The item type of a stream content, and the terminator its schema names, if any."""
     at = content.pointer(where)
     if "itemSchema" in content.media:
-        schema, at, is_item_schema = content.media["itemSchema"], f"{at}/itemSchema", True
-    elif "schema" in content.media:
-        schema, at, is_item_schema = content.media["schema"], f"{at}/schema", False
-    else:
-        return (_STR if stream_format is StreamFormat.SSE else _ANY), None
+        return _schema_event_type(lowering, content.media["itemSchema"], f"{at}/itemSchema", stream_format, hint, False)
+    if "schema" in content.media:
+        return _schema_event_type(lowering, content.media["schema"], f"{at}/schema", stream_format, hint, True)
+    return (_STR if stream_format is StreamFormat.SSE else _ANY), None
+
+
+def _schema_event_type(
+    lowering: Lowering, schema: Any, at: str, stream_format: StreamFormat, hint: str, strict: bool
+) -> tuple[TypeRef, str | None]:
+    """The item type a schema gives, and the terminator it names; ``strict``: see ``_envelope_data``."""
     if stream_format is not StreamFormat.SSE:
         return lowering._named_type(schema, at, hint), None
-    envelope = _envelope_data(lowering, schema, strict=not is_item_schema)
+    envelope = _envelope_data(lowering, schema, strict=strict)
     relative = envelope if envelope is not None else _members(lowering, schema)
     members = [(m, f"{at}/{suffix}".rstrip("/")) for m, suffix in relative]
     # A member that is one fixed string ("[DONE]") is the end marker, not an item.

@@ -7,6 +7,9 @@ import types
 from typing import Any, Optional, TypeVar, Union, get_args, get_origin
 
 import pydantic
+from pydantic import ValidationError
+
+__all__ = ["APIModel", "ValidationError", "construct_lenient", "type_adapter", "validate_json"]
 
 T = TypeVar("T")
 

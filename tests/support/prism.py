@@ -289,8 +289,17 @@ class Samples:
         return {name: self.value(properties.get(name, {}), depth + 1) for name in schema.get("required", ())}
 
     def _choice(self, schema: Mapping[str, Any], key: str, depth: int) -> Any:
+        """The first member's value; for oneOf, the first whose value no other member accepts
+        (a validator ignoring the discriminator, as Prism's does, needs exactly one match)."""
         members = [m for m in schema[key] if self.resolve(m).get("type") != "null"] or schema[key]
-        member = members[0]
+        values = [self._member_value(schema, member, depth) for member in members]
+        if key == "oneOf":
+            for index, value in enumerate(values):
+                if not any(self.fits(value, other) for other in members[:index] + members[index + 1:]):
+                    return value
+        return values[0]
+
+    def _member_value(self, schema: Mapping[str, Any], member: Any, depth: int) -> Any:
         value = self.value(member, depth + 1)
         discriminator = schema.get("discriminator")
         if isinstance(value, dict) and isinstance(discriminator, Mapping):
@@ -339,12 +348,20 @@ def example_of(holder: Mapping[str, Any], samples: Samples) -> tuple[bool, Any]:
     return False, None
 
 
-def prism_view(spec: Path, directory: Path) -> Path:
-    """The spec as Prism is given it: ``nullable`` dropped from schemas that have no ``type``.
+# Formats our models check but Prism's example generator does not know: it answers "string".
+PRISM_FORMATS = {"uuid1": "uuid", "uuid3": "uuid", "uuid4": "uuid", "uuid5": "uuid"}
 
-    Prism 5.14.2 silently skips request-body validation for a document in which such a schema
-    (``{allOf: [...], nullable: true}``, as in hf-tgi) is reachable: ``{}`` passes a body with
-    required fields. Without the keyword it validates. Returns ``spec`` itself when nothing changes.
+
+def prism_view(spec: Path, directory: Path) -> Path:
+    """The spec as Prism is given it, with two workarounds for Prism 5.14.2:
+
+    - ``nullable`` is dropped from schemas that have no ``type``: Prism silently skips
+      request-body validation for a document in which such a schema (``{allOf: [...],
+      nullable: true}``, as in hf-tgi) is reachable (``{}`` passes a body with required fields);
+    - ``format: uuid4`` (ory-kratos) is spelled ``uuid``: Prism's mock answers "string" for a
+      format it does not know, which a UUID4 field rightly refuses.
+
+    Returns ``spec`` itself when nothing changes.
     """
     import yaml
 
@@ -357,6 +374,9 @@ def prism_view(spec: Path, directory: Path) -> Path:
         if isinstance(node, dict):
             if node.get("nullable") is True and "type" not in node and "$ref" not in node:
                 del node["nullable"]
+                changed += 1
+            if isinstance(node.get("format"), str) and node["format"] in PRISM_FORMATS:
+                node["format"] = PRISM_FORMATS[node["format"]]
                 changed += 1
             for item in node.values():
                 walk(item)

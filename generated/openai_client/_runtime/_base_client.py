@@ -29,7 +29,6 @@ from typing import Any, Generic, Optional, TypeVar, Union
 from urllib.parse import quote
 
 import httpx
-import pydantic
 
 from ._exceptions import (
     APIConnectionError,
@@ -39,9 +38,9 @@ from ._exceptions import (
     status_error,
 )
 from ._encoding import encode_files, encode_form, encode_query
-from ._models import APIModel, construct_lenient, validate_json
-from ._response import APIResponse, AsyncAPIResponse
-from ._streaming import AsyncStream, Stream
+# pydantic (through _models), _response and _streaming are imported on first use, not here:
+# `import <package>` and constructing a client stay cheap (pydantic's BaseModel alone costs
+# tens of milliseconds), and the first response pays for them once.
 from ._types import NOT_GIVEN, RAW_RESPONSE_HEADER, Headers, NotGiven, Omit, Query, Timeout
 
 __all__ = [
@@ -123,7 +122,7 @@ def _path_value(value: object) -> str:
 
 def to_jsonable(value: Any) -> Any:
     """Turn models inside a request body into plain JSON data, with the API's field names."""
-    if isinstance(value, pydantic.BaseModel):
+    if hasattr(type(value), "model_dump"):  # a pydantic model
         return value.model_dump(mode="json", by_alias=True, exclude_unset=True)
     if isinstance(value, dict):
         return {key: to_jsonable(item) for key, item in value.items()}
@@ -372,9 +371,11 @@ class BaseClient(Generic[_HttpxClientT]):
             return content
         if cast_to is str:
             return response.text
+        from ._models import APIModel, ValidationError, construct_lenient, validate_json  # noqa: PLC0415
+
         try:
             result = validate_json(cast_to, content)
-        except pydantic.ValidationError as exc:
+        except ValidationError as exc:
             try:
                 data = json.loads(content)
             except ValueError:
@@ -557,9 +558,13 @@ class SyncAPIClient(BaseClient[httpx.Client]):
             break
 
         if wants:
+            from ._response import APIResponse  # noqa: PLC0415
+
             return APIResponse(self, response, cast_to, retries_taken, stream=stream,
                                stream_format=stream_format, stream_terminator=stream_terminator)
         if stream:
+            from ._streaming import Stream  # noqa: PLC0415
+
             return Stream(cast_to, response, self, stream_format, stream_terminator)
         return self._parse(cast_to, response)
 
@@ -650,9 +655,13 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient]):
             break
 
         if wants:
+            from ._response import AsyncAPIResponse  # noqa: PLC0415
+
             return AsyncAPIResponse(self, response, cast_to, retries_taken, stream=stream,
                                     stream_format=stream_format, stream_terminator=stream_terminator)
         if stream:
+            from ._streaming import AsyncStream  # noqa: PLC0415
+
             return AsyncStream(cast_to, response, self, stream_format, stream_terminator)
         return self._parse(cast_to, response)
 

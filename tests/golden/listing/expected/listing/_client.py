@@ -12,7 +12,7 @@ import httpx
 
 from ._runtime._base_client import DEFAULT_MAX_RETRIES, AsyncAPIClient, SyncAPIClient, credentials
 from ._runtime._exceptions import SDKError
-from ._runtime._types import NOT_GIVEN, NotGiven, Timeout
+from ._runtime._types import NOT_GIVEN, NotGiven, Omit, Timeout
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ def _settings(
     base_url: str | httpx.URL | None,
     timeout: Timeout | NotGiven,
     max_retries: int,
-    default_headers: Mapping[str, str] | None,
+    default_headers: Mapping[str, str | Omit] | None,
     default_query: Mapping[str, object] | None,
     strict_response_validation: bool,
 ) -> dict[str, Any]:
@@ -67,7 +67,7 @@ class Listing(SyncAPIClient):
         base_url: str | httpx.URL | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
         max_retries: int = DEFAULT_MAX_RETRIES,
-        default_headers: Mapping[str, str] | None = None,
+        default_headers: Mapping[str, str | Omit] | None = None,
         default_query: Mapping[str, object] | None = None,
         http_client: httpx.Client | None = None,
         strict_response_validation: bool = False,
@@ -127,7 +127,7 @@ class AsyncListing(AsyncAPIClient):
         base_url: str | httpx.URL | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
         max_retries: int = DEFAULT_MAX_RETRIES,
-        default_headers: Mapping[str, str] | None = None,
+        default_headers: Mapping[str, str | Omit] | None = None,
         default_query: Mapping[str, object] | None = None,
         http_client: httpx.AsyncClient | None = None,
         strict_response_validation: bool = False,
