@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -61,7 +62,11 @@ def ensure_venv(quiet: bool = False) -> float:
     if venv_bin("python").exists() and STAMP.exists() and STAMP.read_text().strip() == wanted:
         return 0.0
     started = time.perf_counter()
-    say = (lambda *_: None) if quiet else (lambda msg: print(msg, flush=True))
+
+    def say(message: str) -> None:
+        if not quiet:
+            print(message, flush=True)
+
     if not venv_bin("python").exists():
         say(f"bench: creating {BENCH_VENV.relative_to(REPO)} with {sys.executable} ({sys.version.split()[0]})")
         subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True)
@@ -156,7 +161,8 @@ class ProcessRun:
     returncode: int
     stdout: str
     stderr: str
-    max_rss_kb: Optional[int]  # peak resident set size of the process, if measured
+    max_rss_kb: Optional[int]  # peak resident set size of the largest single process, if measured
+    tree_pss_kb: Optional[int] = None  # sampled peak PSS of the process and its descendants, summed
 
     @property
     def first_error_line(self) -> str:
@@ -174,7 +180,8 @@ class ProcessRun:
 
 def run_process(cmd: Sequence[str], *, env: Mapping[str, str], cwd: Optional[Path] = None,
                 measure_rss: bool = False, timeout: float = 600) -> ProcessRun:
-    """Run ``cmd`` to completion; wall time measured around it, peak RSS with /usr/bin/time."""
+    """Run ``cmd`` to completion; wall time measured around it. With ``measure_rss``: peak RSS
+    of the largest process (/usr/bin/time, else getrusage) and sampled peak PSS of the tree."""
     rss_file = None
     full_cmd = list(cmd)
     if measure_rss:
@@ -188,9 +195,18 @@ def run_process(cmd: Sequence[str], *, env: Mapping[str, str], cwd: Optional[Pat
                        "sys.exit(rc)")
             full_cmd = [sys.executable, "-c", wrapper, *full_cmd]
     started = time.perf_counter()
-    proc = subprocess.run(full_cmd, env=dict(env), cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.Popen(full_cmd, env=dict(env), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sampler = _TreeMemory(proc.pid) if measure_rss else None
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
+    finally:
+        if sampler is not None:
+            sampler.stop()
     seconds = time.perf_counter() - started
-    stderr = proc.stderr
     max_rss: Optional[int] = None
     if rss_file is not None:
         try:
@@ -208,7 +224,52 @@ def run_process(cmd: Sequence[str], *, env: Mapping[str, str], cwd: Optional[Pat
             else:
                 kept.append(line)
         stderr = "\n".join(kept)
-    return ProcessRun(seconds, proc.returncode, proc.stdout, stderr, max_rss)
+    return ProcessRun(seconds, proc.returncode, stdout, stderr, max_rss,
+                      sampler.peak_kb if sampler is not None and sampler.peak_kb else None)
+
+
+class _TreeMemory(threading.Thread):
+    """Samples the memory of a process and all its descendants (e.g. a formatting process pool)
+    every 0.2 s: the sum of their PSS (proportional set size, so pages shared after ``fork`` count
+    once), from /proc/PID/smaps_rollup. ``peak_kb`` stays 0 where /proc cannot tell."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak_kb = 0
+        self._done = threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        while not self._done.wait(0.2):
+            total = sum(self._pss_kb(pid) for pid in self._tree())
+            self.peak_kb = max(self.peak_kb, total)
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+    def _tree(self) -> list[int]:
+        found, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            for children in Path(f"/proc/{pid}/task").glob("*/children"):
+                try:
+                    todo.extend(int(child) for child in children.read_text().split())
+                except (OSError, ValueError):
+                    pass
+        return found
+
+    @staticmethod
+    def _pss_kb(pid: int) -> int:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            pass
+        return 0
 
 
 # -- results ---------------------------------------------------------------------------------

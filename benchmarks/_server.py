@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 
 MAX_LIFETIME = 30 * 60
@@ -118,7 +119,7 @@ async def main(n_events: int) -> None:
     done = loop.create_future()
 
     def stdin_closed() -> None:
-        if not sys.stdin.buffer.read1(4096) and not done.done():  # type: ignore[attr-defined]
+        if not os.read(sys.stdin.fileno(), 4096) and not done.done():
             done.set_result(None)
 
     loop.add_reader(sys.stdin.fileno(), stdin_closed)

@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c  # noqa: E402
@@ -32,7 +33,7 @@ c.reexec_in_bench_venv()
 CALLS = 400 if c.quick() else 2_000
 ROUND = 100
 WARMUP = 50 if c.quick() else 200
-PARAMS = {"model": "gpt-3.5-turbo-instruct", "prompt": "Say this is a test.", "max_tokens": 7, "temperature": 0}
+PARAMS: dict[str, Any] = {"model": "gpt-3.5-turbo-instruct", "prompt": "Say this is a test.", "max_tokens": 7, "temperature": 0}
 TARGET = 1.15
 
 
@@ -60,10 +61,10 @@ def contenders(base_url: str) -> dict[str, Callable[[], object]]:
     theirs = openai.OpenAI(api_key=c.API_KEY, base_url=base_url)
 
     def ours_call() -> object:
-        return ours.completions.create(**PARAMS)  # type: ignore[arg-type]
+        return ours.completions.create(**PARAMS)
 
     def theirs_call() -> object:
-        return theirs.completions.create(**PARAMS)  # type: ignore[arg-type]
+        return theirs.completions.create(**PARAMS)
 
     calls = {"httpx": bare_call, "httpx+validate": bare_validate, "openai_client": ours_call, "openai": theirs_call}
     # Each must really have parsed the canned completion.

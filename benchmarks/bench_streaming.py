@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c  # noqa: E402
@@ -31,7 +32,7 @@ c.reexec_in_bench_venv()
 EVENTS = 20_000
 ROUNDS = 2 if c.quick() else 5
 TARGET = 0.7
-PARAMS = {"model": "gpt-3.5-turbo-instruct", "prompt": "Say this is a test.", "max_tokens": 20_000, "temperature": 0}
+PARAMS: dict[str, Any] = {"model": "gpt-3.5-turbo-instruct", "prompt": "Say this is a test.", "max_tokens": 20_000, "temperature": 0}
 
 
 def contenders(base_url: str) -> dict[str, Callable[[], int]]:
@@ -66,14 +67,14 @@ def contenders(base_url: str) -> dict[str, Callable[[], int]]:
 
     def ours_stream() -> int:
         count = 0
-        for chunk in ours.completions.create(**PARAMS, stream=True):  # type: ignore[call-overload]
+        for chunk in ours.completions.create(**PARAMS, stream=True):
             count += 1
         assert isinstance(chunk, Completion) and chunk.choices[0].finish_reason == "length", chunk
         return count
 
     def theirs_stream() -> int:
         count = 0
-        for chunk in theirs.completions.create(**PARAMS, stream=True):  # type: ignore[call-overload]
+        for chunk in theirs.completions.create(**PARAMS, stream=True):
             count += 1
         assert chunk.choices[0].finish_reason == "length", chunk
         return count

@@ -49,4 +49,5 @@ def generate(
 
 def _streaming_refs(config: Config) -> tuple[str, ...]:
     # Schemas named only in [tool.sdkforge.streaming] must survive the selection too.
-    return tuple(str(ref) for ref in (getattr(s, "event_schema", None) for s in config.streaming) if ref)
+    refs = (str(s.event_schema) for s in config.streaming if s.event_schema)
+    return tuple(ref if ref.startswith("#") else f"#/components/schemas/{ref}" for ref in refs)

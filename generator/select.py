@@ -89,10 +89,12 @@ def _refs(node: Any) -> Iterable[str]:
     while stack:
         current = stack.pop()
         if isinstance(current, Mapping):
-            for key in ("$ref", "event-schema"):  # event-schema: x-sdkforge-streaming
-                ref = current.get(key)
-                if isinstance(ref, str):
-                    yield ref
+            ref = current.get("$ref")
+            if isinstance(ref, str):
+                yield ref
+            event_schema = current.get("event-schema")  # in x-sdkforge-streaming: a $ref or a name
+            if isinstance(event_schema, str):
+                yield event_schema if event_schema.startswith("#") else f"{_COMPONENT_PREFIX}schemas/{event_schema}"
             stack.extend(current.values())
         elif isinstance(current, list):
             stack.extend(current)

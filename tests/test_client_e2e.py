@@ -84,6 +84,7 @@ def test_stream_true_yields_typed_chunks_until_done(client: OpenAI, server: Scri
     assert [c.choices[0].finish_reason for c in chunks] == [None, None, "stop"]
     assert all(isinstance(c, Completion) for c in chunks)
     assert json.loads(server.requests[0].body)["stream"] is True
+    assert server.requests[0].headers["accept"] == "text/event-stream"
     assert stream.response.is_closed
 
 

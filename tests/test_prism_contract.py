@@ -147,6 +147,11 @@ KNOWN_GAPS: dict[tuple[str, str], tuple[str, str]] = {
         "needs bearer or OAuth2 (operation-level security); the client sends only the spec's first scheme, "
         "the api-key header",
     ),
+    ("ory-kratos", "POST /self-service/settings"): (
+        "AuthenticationError: Error code: 401",
+        "the operation's security names `sessionToken`, which components.securitySchemes does not define "
+        "(a spec error); Prism refuses every request",
+    ),
 }
 
 CORPUS: list[Any] = [

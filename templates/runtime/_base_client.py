@@ -90,6 +90,10 @@ def _configure_logging() -> None:
 _configure_logging()
 
 
+# What a streaming request asks for, unless the caller set its own Accept header.
+_STREAM_ACCEPT = {"sse": "text/event-stream", "ndjson": "application/x-ndjson", "json-seq": "application/json-seq"}
+
+
 class RequestOptions:
     """Per-request options every generated method accepts."""
 
@@ -514,6 +518,8 @@ class SyncAPIClient(BaseClient[httpx.Client]):
             files=files, body_encoding=body_encoding, query_styles=query_styles, cookies=cookies,
         )
         send_streaming = stream or wants == "stream"
+        if stream and request.headers.get("accept") == "application/json":
+            request.headers["Accept"] = _STREAM_ACCEPT.get(stream_format, "*/*")
         retries_taken = 0
         debug = log.isEnabledFor(logging.DEBUG)
         while True:
@@ -613,6 +619,8 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient]):
             files=files, body_encoding=body_encoding, query_styles=query_styles, cookies=cookies,
         )
         send_streaming = stream or wants == "stream"
+        if stream and request.headers.get("accept") == "application/json":
+            request.headers["Accept"] = _STREAM_ACCEPT.get(stream_format, "*/*")
         retries_taken = 0
         debug = log.isEnabledFor(logging.DEBUG)
         while True:

@@ -359,7 +359,11 @@ def prism_view(spec: Path, directory: Path) -> Path:
       request-body validation for a document in which such a schema (``{allOf: [...],
       nullable: true}``, as in hf-tgi) is reachable (``{}`` passes a body with required fields);
     - ``format: uuid4`` (ory-kratos) is spelled ``uuid``: Prism's mock answers "string" for a
-      format it does not know, which a UUID4 field rightly refuses.
+      format it does not know, which a UUID4 field rightly refuses;
+    - a ``discriminator`` mapping is spelled out as an ``enum`` on the property in each ``oneOf``
+      member: Prism validates plain JSON Schema and ignores discriminators, so where the
+      members differ only by the discriminator's value (ory-kratos' ``method``) every valid
+      body matches several members and ``oneOf`` refuses it.
 
     Returns ``spec`` itself when nothing changes.
     """
@@ -378,6 +382,17 @@ def prism_view(spec: Path, directory: Path) -> Path:
             if isinstance(node.get("format"), str) and node["format"] in PRISM_FORMATS:
                 node["format"] = PRISM_FORMATS[node["format"]]
                 changed += 1
+            discriminator = node.get("discriminator")
+            if isinstance(discriminator, dict) and isinstance(node.get("oneOf"), list):
+                name = discriminator.get("propertyName")
+                mapping = discriminator.get("mapping") or {}
+                for index, member in enumerate(node["oneOf"]):
+                    ref = member.get("$ref") if isinstance(member, dict) else None
+                    if not ref:
+                        continue
+                    tags = [tag for tag, target in mapping.items() if target == ref] or [ref.rsplit("/", 1)[-1]]
+                    node["oneOf"][index] = {"allOf": [member, {"properties": {name: {"enum": tags}}}]}
+                    changed += 1
             for item in node.values():
                 walk(item)
         elif isinstance(node, list):
@@ -459,7 +474,9 @@ def _plan(op: Any, chain: tuple[str, ...], document: Mapping[str, Any], samples:
     canary = False
     for param in op.params:
         raw = spec_params[(param.location.value, param.wire_name.text)]
-        if not (param.required or param.location is ParamLocation.PATH):
+        # optional query parameters are sent too: they exercise the query encodings (arrays,
+        # booleans, styles) that Prism checks; optional headers and cookies are left out
+        if not (param.required or param.location in (ParamLocation.PATH, ParamLocation.QUERY)):
             continue
         found, value = example_of(raw, samples)
         if not found:
