@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Prism (the mock server of the contract tests), pinned in package.json + package-lock.json.
+NODE_STAMP := node_modules/.installed-stamp
 
 .PHONY: setup generate check test test-quick golden bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(NODE_STAMP)
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,16 +16,20 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
 ## Regenerate generated/ from spec/ (settings in [tool.sdkforge] of pyproject.toml).
 generate: $(STAMP)
 	$(BIN)/sdkforge generate
 
 ## The whole test suite, slow tests included (what CI runs).
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
 
 ## Skip the slow tests (large corpus specs) for a quick local loop.
-test-quick: $(STAMP)
+test-quick: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
 ## Rewrite the golden files from the current generator; read `git diff tests/golden` before committing.
@@ -33,8 +39,9 @@ golden: $(STAMP)
 
 ## Benchmarks against the targets of issue 7, in their own virtualenv (.bench-venv, made from
 ## benchmarks/requirements.txt); never run by the tests. Figures: benchmarks/RESULTS.md.
+## Options go through BENCH_ARGS, e.g. make bench BENCH_ARGS="--markdown /tmp/bench.md".
 bench:
-	$(PYTHON) benchmarks/run_all.py
+	$(PYTHON) benchmarks/run_all.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache
+	rm -rf $(VENV) node_modules build dist *.egg-info .pytest_cache .mypy_cache

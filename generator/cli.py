@@ -8,10 +8,18 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
+from . import check as check_command
+from . import diff as diff_command
+from . import init as init_command
 from .config import Config, load_config
 from .errors import ConfigError, SpecError
+
+if TYPE_CHECKING:
+    from .ir import Api
+    from .pipeline import Stage
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 
@@ -28,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--client-name", help="sync client class name (the async one gets an 'Async' prefix)")
     gen.add_argument("--force", action="store_true", help="take over an --out that sdkforge did not write")
     gen.add_argument("--strict", action="store_true", help="treat warnings about the spec as errors")
+    gen.add_argument("-v", "--verbose", action="store_true", help="list every file generated (+ new, M changed, - removed)")
+    check_command.add_parser(commands)
+    diff_command.add_parser(commands)
+    init_command.add_parser(commands)
     return parser
 
 
@@ -53,20 +65,73 @@ def resolve_config(args: argparse.Namespace) -> Config:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .pipeline import generate  # noqa: PLC0415 - keep --help fast
+    from .check import compare  # noqa: PLC0415 - keep --help fast
+    from .pipeline import generate  # noqa: PLC0415
     from .write import OutputError, write_tree  # noqa: PLC0415
 
     started = time.perf_counter()
     config = resolve_config(args)
+    progress = Progress(sys.stderr)
     try:
-        files = generate(config.spec_path, config, strict=args.strict,
-                         on_warning=lambda warning: print(warning.format(), file=sys.stderr))
+        files = generate(config.spec_path, config, strict=args.strict, on_stage=progress,
+                         on_warning=lambda warning: progress.print(warning.format()))
+        progress.done()
+        drift = compare(config.out_path, files) if args.verbose else None
         write_tree(config.out_path, files, force=args.force)
     except OutputError as exc:
         raise ConfigError(str(exc)) from None
+    finally:
+        progress.done()
     elapsed = time.perf_counter() - started
-    print(f"sdkforge: wrote {len(files)} files for package {config.package!r} to {config.out} in {elapsed:.2f}s", file=sys.stderr)
+    if drift is not None:
+        for name in sorted({str(p) for p in files} | set(drift.stale)):
+            mark = "+" if name in drift.missing else "M" if name in drift.changed else "-" if name in drift.stale else " "
+            print(f"  {mark} {Path(config.out, name).as_posix()}", file=sys.stderr)
+    print(f"sdkforge: {progress.counts()}{len(files)} files for package {config.package!r} written to {config.out} "
+          f"in {elapsed:.2f}s", file=sys.stderr)
     return EXIT_OK
+
+
+class Progress:
+    """Receives ``pipeline.Stage``s: remembers the IR for the summary and, on a terminal, shows
+    which stage a large spec is in (one line, rewritten in place)."""
+
+    FROM_OPERATIONS = 200
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.api: Api | None = None
+        self.showing = False
+        self.started = time.perf_counter()
+        self.enabled = stream.isatty() and os.environ.get("TERM") != "dumb"
+
+    def __call__(self, stage: Stage) -> None:
+        from .pipeline import STAGES  # noqa: PLC0415
+
+        self.api = stage.api or self.api
+        if self.enabled and stage.operations >= self.FROM_OPERATIONS:
+            elapsed = time.perf_counter() - self.started
+            self.stream.write(f"\r\x1b[Ksdkforge: [{stage.number}/{len(STAGES)}] {stage.name}: "
+                              f"{stage.operations} operations ({elapsed:.0f}s)")
+            self.stream.flush()
+            self.showing = True
+
+    def print(self, line: str) -> None:
+        self.done()
+        print(line, file=self.stream)
+
+    def done(self) -> None:
+        if self.showing:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.showing = False
+
+    def counts(self) -> str:
+        if self.api is None:
+            return ""
+        operations, models = self.api.operation_count, len(self.api.models)
+        return (f"{operations} operation{'s' if operations != 1 else ''}, "
+                f"{models} model{'s' if models != 1 else ''}, ")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -74,6 +139,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "generate":
             return cmd_generate(args)
+        if args.command == "init":
+            return init_command.cmd_init(args)
+        if args.command == "check":
+            return check_command.cmd_check(args)
+        if args.command == "diff":
+            return diff_command.cmd_diff(args)
     except SpecError as exc:
         for problem in exc.problems:
             print(problem.format(), file=sys.stderr)

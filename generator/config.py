@@ -38,6 +38,11 @@ class Config:
     # Generate only these operations and the schemas they reach: "POST /completions",
     # "/completions" (every method), "tag:Completions" or an operationId. Empty: everything.
     operations: tuple[str, ...] = ()
+    # A directory of template overrides: a file there replaces the built-in template of the same
+    # relative name (e.g. "resources/resource.py.j2", "README.md.j2"). Empty: none.
+    templates: str = ""
+    # The package version (``__version__`` and the emitted pyproject.toml); default: info.version.
+    version: str = ""
 
     @property
     def async_client_name(self) -> str:
@@ -50,6 +55,10 @@ class Config:
     @property
     def out_path(self) -> Path:
         return Path(self.root) / self.out
+
+    @property
+    def templates_path(self) -> Path | None:
+        return Path(self.root) / self.templates if self.templates else None
 
     @property
     def spec_label(self) -> str:

@@ -8,6 +8,7 @@ Python type annotation is spelled by ``TypeRef.annotation`` alone.
 from __future__ import annotations
 
 import enum
+import shlex
 from dataclasses import dataclass, field
 
 
@@ -57,6 +58,7 @@ class TypeRef:
     args: tuple[TypeRef, ...] = ()
     literals: tuple[str | int | float | bool, ...] = ()
     model: str = ""
+    module: str = ""  # MODEL: the module under types/ that defines the class
 
     @property
     def annotation(self) -> str:
@@ -80,9 +82,9 @@ class TypeRef:
         )
 
     @property
-    def models(self) -> frozenset[str]:
-        """Names of the model classes this annotation mentions (for imports)."""
-        found = {self.model} if self.kind is TypeKind.MODEL else set()
+    def models(self) -> frozenset[tuple[str, str]]:
+        """``(module, class)`` of every model this annotation mentions (for imports)."""
+        found = {(self.module, self.model)} if self.kind is TypeKind.MODEL else set()
         for member in self.args:
             found |= member.models
         return frozenset(found)
@@ -285,6 +287,35 @@ class StreamSpec:
 
 
 @dataclass(frozen=True)
+class ExampleArg:
+    """One argument of an example call in the generated docs."""
+
+    name: str  # the Python parameter it is given to
+    literal: str  # a Python literal made with repr() from a JSON value (see ``docs.python_literal``)
+    positional: bool = False  # a path parameter
+
+
+@dataclass(frozen=True)
+class Example:
+    """A call of an operation for the generated docs: from the spec's examples, or made up from
+    the schemas (examples, defaults, enum values, placeholders) when it has none."""
+
+    name: str  # the spec's key ("basic"); empty when made up or from a single ``example``
+    summary: str
+    args: tuple[ExampleArg, ...]
+    streams: bool = False  # the call returns a stream
+    from_spec: bool = True
+
+    @property
+    def positional_args(self) -> tuple[ExampleArg, ...]:
+        return tuple(a for a in self.args if a.positional)
+
+    @property
+    def keyword_args(self) -> tuple[ExampleArg, ...]:
+        return tuple(a for a in self.args if not a.positional)
+
+
+@dataclass(frozen=True)
 class Operation:
     method_name: str
     http_method: str  # lower case
@@ -299,6 +330,16 @@ class Operation:
     deprecated: bool = False
     fixed_query: tuple[tuple[PyString, PyString], ...] = ()  # from a paths key like /x?beta=true
     accept: PyString | None = None  # the Accept header, when the success body is not JSON
+    examples: tuple[Example, ...] = ()  # for the generated docs (see ``docs.operation_examples``)
+
+    @property
+    def primary_example(self) -> Example | None:
+        """The example the docs show for the method: the first that does not stream."""
+        return next((e for e in self.examples if not e.streams), self.examples[0] if self.examples else None)
+
+    @property
+    def streaming_example(self) -> Example | None:
+        return next((e for e in self.examples if e.streams), None)
 
     @property
     def fixed_headers(self) -> tuple[tuple[str, PyString], ...]:
@@ -373,7 +414,7 @@ class Operation:
         return f"{self.stream.event_type.annotation} if {self.stream.condition} else {self.response_type.annotation}"
 
     @property
-    def models(self) -> frozenset[str]:
+    def models(self) -> frozenset[tuple[str, str]]:
         found = set(self.response_type.models)
         for param in self.all_params:
             found |= param.type.models
@@ -418,8 +459,9 @@ class Resource:
         return tuple(op for resource in self.subtree for op in resource.operations)
 
     @property
-    def models(self) -> tuple[str, ...]:
-        found: set[str] = set()
+    def models(self) -> tuple[tuple[str, str], ...]:
+        """``(module, class)`` pairs the resource module imports, sorted."""
+        found: set[tuple[str, str]] = set()
         for operation in self.all_operations:
             found |= operation.models
         return tuple(sorted(found))
@@ -472,6 +514,57 @@ class Model:
     class_name: str
     pointer: str  # the $ref the models stage sees for it
     hoisted_schema: str = ""  # JSON of an inline schema the IR gave a name (empty: a component)
+    module: str = ""  # the module under types/ that defines it
+
+
+# What the emitted package needs at run time, as pyproject.toml ranges.
+DEPENDENCIES = ("httpx>=0.27,<1", "pydantic>=2.7,<3")
+REQUIRES_PYTHON = ">=3.10"
+
+
+@dataclass(frozen=True)
+class TomlString:
+    """Text carried into a TOML file as a basic string (never as TOML syntax)."""
+
+    text: str
+
+    @property
+    def literal(self) -> str:
+        out = ['"']
+        for ch in self.text:
+            if ch in ('"', "\\"):
+                out.append("\\" + ch)
+            elif ch in _TOML_ESCAPES:
+                out.append(_TOML_ESCAPES[ch])
+            elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+                out.append(f"\\u{ord(ch):04x}")
+            elif 0xD800 <= ord(ch) < 0xE000:  # a lone surrogate cannot be written as UTF-8
+                out.append("\ufffd")
+            else:
+                out.append(ch)
+        return "".join(out) + '"'
+
+
+_TOML_ESCAPES = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """The package as pip sees it: what the emitted pyproject.toml and README say."""
+
+    name: str  # the project name, e.g. "openai-client" (letters, digits, "-", "_", ".")
+    version: str  # a PEP 440 version
+    description: TomlString
+    directory: str  # the output directory as the SDK repository names it, e.g. "generated"
+    about: str = ""  # the spec's info.description (Markdown), for the README
+    dependencies: tuple[str, ...] = DEPENDENCIES
+    requires_python: str = REQUIRES_PYTHON
+
+    @property
+    def install_target(self) -> str:
+        """``pip install`` argument for the output directory, quoted for a POSIX shell."""
+        target = self.directory if self.directory.startswith(("/", ".")) else f"./{self.directory}"
+        return shlex.quote(target)
 
 
 @dataclass(frozen=True)
@@ -488,6 +581,12 @@ class Api:
     auth: AuthScheme | None
     resources: tuple[Resource, ...]
     models: tuple[Model, ...] = field(default=())
+    distribution: Distribution | None = None  # the emitted pyproject.toml (None: none emitted)
+
+    @property
+    def exported_models(self) -> tuple[Model, ...]:
+        """Models the types package exports (those with a module), in name order."""
+        return tuple(sorted((m for m in self.models if m.module), key=lambda m: m.class_name))
 
     @property
     def docstring(self) -> Docstring:

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from . import __version__, naming
 from .config import Config
+from .docs import distribution, operation_examples
 from .errors import escape_pointer_token, pointer
 from .ir import (
     Api,
@@ -54,13 +55,15 @@ _PRIMITIVES = {
 class Lowering:
     """One lowering run; collects problems instead of stopping at the first."""
 
-    def __init__(self, spec: LoadedSpec, config: Config, model_classes: Mapping[str, str] | None) -> None:
+    def __init__(self, spec: LoadedSpec, config: Config, model_classes: Mapping[str, str] | None,
+                 model_modules: Mapping[str, str] | None = None) -> None:
         self.spec = spec
         self.config = config
         self.document = spec.document
         self.problems: list[tuple[str, str, str]] = []
         self.schemas: Mapping[str, Any] = self.document.get("components", {}).get("schemas", {}) or {}
         self.model_classes = model_classes
+        self.model_modules = model_modules or {}
         self.class_names_taken: set[str] = set()
         self.model_names = self._name_models()
         self.hoisted: list[Model] = []
@@ -126,7 +129,7 @@ class Lowering:
             found = self.model_ref(ref)
             if found:
                 name, nullable = found
-                model = TypeRef(TypeKind.MODEL, model=name)
+                model = TypeRef(TypeKind.MODEL, model=name, module=self.model_modules.get(ref, ""))
                 if request:
                     model = union(model, TypeRef(TypeKind.DICT, (TypeRef(TypeKind.OBJECT),)))
                 return union(model, _NONE) if nullable else model
@@ -208,14 +211,16 @@ class Lowering:
             client_class=self.config.client_class,
             async_client_class=self.config.async_client_name,
             title=PyString(str((self.document.get("info") or {}).get("title", ""))),
-            version=PyString(str((self.document.get("info") or {}).get("version", ""))),
+            version=PyString(self.config.version or str((self.document.get("info") or {}).get("version", ""))),
             spec_label=_safe_label(self.config.spec_label),
             generator_version=__version__,
             base_url=PyString(self._base_url()),
             base_url_env=PyString(self.config.base_url_env) if self.config.base_url_env else None,
             auth=self._auth(),
             resources=self._resource_tree(by_resource),
-            models=tuple(Model(name, ref) for ref, name in self.model_names.items()) + tuple(self.hoisted),
+            distribution=distribution(self.config, self.document.get("info") or {}),
+            models=tuple(Model(name, ref, "", self.model_modules.get(ref, "")) for ref, name in self.model_names.items())
+            + tuple(self.hoisted),
         )
         if self.problems:
             raise self.spec.fail(self.problems)
@@ -275,6 +280,7 @@ class Lowering:
             deprecated=operation.get("deprecated") is True,
             fixed_query=fixed_query,
             accept=PyString(accept) if accept else None,
+            examples=operation_examples(self, key.path, operation, params, body, stream),
         )
 
     def _parameters(self, path: str, operation: Mapping[str, Any], where: str, taken: set[str]) -> tuple[Param, ...]:
@@ -423,10 +429,10 @@ class Lowering:
             # The component key the models stage sees; the class it becomes may differ.
             key = naming.unique(naming.pascal_identifier(name_hint), self.schema_keys_taken, separator="", casefold=True)
             ref = _SCHEMA_PREFIX + naming.escape_ref_token(key)
-            existing = Model(self._class_for(ref, key), ref, text)
+            existing = Model(self._class_for(ref, key), ref, text, self.model_modules.get(ref, ""))
             self.hoisted_by_text[text] = existing
             self.hoisted.append(existing)
-        return TypeRef(TypeKind.MODEL, model=existing.class_name)
+        return TypeRef(TypeKind.MODEL, model=existing.class_name, module=existing.module)
 
     def _success_response(self, operation: Mapping[str, Any], where: str, hint: str) -> tuple[TypeRef, Mapping[str, Any] | None, str]:
         """What a successful call returns, the streaming content if any, and a non-JSON Accept."""
@@ -594,6 +600,8 @@ def _safe_label(label: str) -> str:
     return "".join(ch if ch.isprintable() else "?" for ch in label.replace("\\", "/"))
 
 
-def lower(spec: LoadedSpec, config: Config, model_classes: Mapping[str, str] | None = None) -> Api:
-    """The IR; ``model_classes`` maps each schema ``$ref`` to the class the models stage made."""
-    return Lowering(spec, config, model_classes).lower()
+def lower(spec: LoadedSpec, config: Config, model_classes: Mapping[str, str] | None = None,
+          model_modules: Mapping[str, str] | None = None) -> Api:
+    """The IR; ``model_classes``/``model_modules`` map each schema ``$ref`` to the class the
+    models stage made and the module it is in."""
+    return Lowering(spec, config, model_classes, model_modules).lower()

@@ -11,7 +11,7 @@ import ast
 import json
 import tempfile
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,6 @@ DATAMODEL_OPTIONS: Mapping[str, Any] = {
     "use_schema_description": True,
     "use_field_description": True,
     "use_title_as_name": False,
-    "naming_strategy": "full-path",  # inline models named by their whole path: no clashes with component names
     "capitalise_enum_members": False,
     "snake_case_field": False,
     "treat_dot_as_module": False,
@@ -56,20 +55,24 @@ DATAMODEL_OPTIONS: Mapping[str, Any] = {
 
 @dataclass(frozen=True)
 class ModelsModule:
-    source: str  # the models module (unformatted)
+    """The models, one module per class (classes that refer to each other in a cycle share an
+    ``_internal`` module), so that importing one model imports only what it needs."""
+
+    sources: Mapping[str, str]  # module name under types/ -> its source (unformatted)
     classes: Mapping[str, str]  # "#/components/schemas/X" -> the class it became
+    modules: Mapping[str, str]  # "#/components/schemas/X" -> the module that defines it
 
 
 def build_models(document: Mapping[str, Any], hoisted: tuple[Model, ...], label: str) -> ModelsModule:
     """Run datamodel-code-generator once and read back, from its model metadata, which class
-    each component schema became: the IR then uses exactly those names."""
+    each component schema became and where: the IR then uses exactly those names."""
     from datamodel_code_generator import InputFileType, generate  # heavy: import only when used
 
     normalized = normalize_for_models(document, hoisted)
     if not normalized["components"]["schemas"]:
-        return ModelsModule("from __future__ import annotations\n", {})
+        return ModelsModule({}, {}, {})
     with tempfile.TemporaryDirectory(prefix="sdkforge-models-") as scratch:
-        output, metadata = Path(scratch) / "models.py", Path(scratch) / "models.json"
+        output, metadata = Path(scratch) / "models", Path(scratch) / "models.json"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # its format warnings are about models we do not change
             generate(
@@ -78,17 +81,24 @@ def build_models(document: Mapping[str, Any], hoisted: tuple[Model, ...], label:
                 output=output,
                 emit_model_metadata=metadata,
                 custom_file_header=MODELS_HEADER,
+                module_split_mode="single",
                 **DATAMODEL_OPTIONS,
             )
-        source = output.read_text(encoding="utf-8")
+        sources = {
+            path.stem: path.read_text(encoding="utf-8")
+            for path in sorted(output.glob("*.py"))
+            if path.name != "__init__.py"  # the types package's own __init__ is ours
+        }
         entries = json.loads(metadata.read_text(encoding="utf-8"))["models"]
-    classes = {}
+    classes: dict[str, str] = {}
+    modules: dict[str, str] = {}
     for entry in entries:
         ref = "#" + str(entry["source_ref"]).split("#", 1)[-1]
         if ref.count("/") == 3 and ref.startswith("#/components/schemas/"):
             classes[ref] = str(entry["class_name"])
-    _check_classes(source, classes.values(), label)
-    return ModelsModule(source, classes)
+            modules[ref] = str(entry["module"])
+    _check_classes(sources, classes, modules, label)
+    return ModelsModule(sources, classes, modules)
 
 
 def normalize_for_models(document: Mapping[str, Any], hoisted: tuple[Model, ...] = ()) -> dict[str, Any]:
@@ -171,21 +181,23 @@ def _default_fits(node: Mapping[str, Any]) -> bool:
     return value is None and node.get("nullable") is True
 
 
-def _check_classes(source: str, expected: Iterable[str], label: str) -> None:
-    defined = {node.name for node in ast.parse(source).body if isinstance(node, ast.ClassDef)}
-    defined |= {
-        target.id
-        for node in ast.parse(source).body
-        if isinstance(node, (ast.Assign, ast.AnnAssign))
-        for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
-        if isinstance(target, ast.Name)
-    }
-    missing = sorted(set(expected) - defined)
+def _check_classes(sources: Mapping[str, str], classes: Mapping[str, str], modules: Mapping[str, str], label: str) -> None:
+    """Every class the metadata reports is defined in the module it names."""
+    defined: dict[str, set[str]] = {}
+    for module, source in sources.items():
+        names = defined.setdefault(module, set())
+        for node in ast.parse(source).body:
+            if isinstance(node, ast.ClassDef):
+                names.add(node.name)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    missing = sorted(ref for ref, name in classes.items() if name not in defined.get(modules.get(ref, ""), set()))
     if missing:
         raise SpecError(
             [
-                SpecProblem(label, "#/components/schemas", f"datamodel-code-generator reported class {name!r} but did not emit it",
-                            "report this spec to the sdkforge maintainers")
-                for name in missing
+                SpecProblem(label, ref, f"datamodel-code-generator reported class {classes[ref]!r} in module "
+                            f"{modules.get(ref)!r} but did not emit it there", "report this spec to the sdkforge maintainers")
+                for ref in missing
             ]
         )

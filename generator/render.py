@@ -7,12 +7,14 @@ directory; the text is not formatted yet (see ``format``).
 from __future__ import annotations
 
 import importlib.resources
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from importlib.resources.abc import Traversable
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import jinja2
 
+from .docs import build_docs
+from .errors import ConfigError
 from .ir import Api
 
 RUNTIME_DIR = "_runtime"  # where the hand-written runtime is copied inside the package
@@ -26,10 +28,48 @@ def templates_root() -> Traversable:
     return importlib.resources.files("generator.templates")
 
 
-def _environment() -> jinja2.Environment:
+def builtin_templates() -> tuple[str, ...]:
+    """Relative names of the package templates, e.g. ``resources/resource.py.j2``."""
+    found: list[str] = []
+
+    def walk(node: Traversable, prefix: str) -> None:
+        for entry in node.iterdir():
+            if entry.is_dir():
+                walk(entry, f"{prefix}{entry.name}/")
+            elif entry.name.endswith(".j2"):
+                found.append(prefix + entry.name)
+
+    walk(templates_root() / "package", "")
+    return tuple(sorted(found))
+
+
+def _builtin_loader() -> jinja2.BaseLoader:
     root = templates_root() / "package"
+    known = set(builtin_templates())
+    return jinja2.FunctionLoader(lambda name: (root / name).read_text(encoding="utf-8") if name in known else None)
+
+
+def _loader(overrides: Path | None) -> jinja2.BaseLoader:
+    """Ours, or the user's templates first: a file in ``overrides`` replaces the built-in template
+    of the same relative name; ``sdkforge/<name>`` always names the built-in one (to extend it)."""
+    builtin = _builtin_loader()
+    if overrides is None:
+        return builtin
+    if not overrides.is_dir():
+        raise ConfigError(f"templates: {overrides} is not a directory")
+    known = builtin_templates()
+    for path in sorted(overrides.rglob("*.j2")):
+        name = path.relative_to(overrides).as_posix()
+        if name not in known and not name.startswith("sdkforge/"):
+            raise ConfigError(f"templates: {path} replaces no sdkforge template (the names are: {', '.join(known)})")
+    return jinja2.ChoiceLoader(
+        [jinja2.PrefixLoader({"sdkforge": builtin}), jinja2.FileSystemLoader(str(overrides)), builtin]
+    )
+
+
+def _environment(overrides: Path | None = None) -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.FunctionLoader(lambda name: (root / name).read_text(encoding="utf-8")),
+        loader=_loader(overrides),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -38,8 +78,9 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render(api: Api, models_source: str) -> dict[PurePosixPath, str]:
-    env = _environment()
+def render(api: Api, model_sources: Mapping[str, str], *, templates: Path | None = None) -> dict[PurePosixPath, str]:
+    """``templates``: a directory of template overrides (the ``templates`` configuration key)."""
+    env = _environment(templates)
     package = PurePosixPath(api.package)
     header = f"# {api.default_header}\n"
     files: dict[PurePosixPath, str] = {}
@@ -54,10 +95,16 @@ def render(api: Api, models_source: str) -> dict[PurePosixPath, str]:
     for resource in api.resources:
         emit("resources/resource.py.j2", package / "resources" / f"{resource.module}.py", resource=resource)
     emit("types/__init__.py.j2", package / "types" / "__init__.py")
-    files[package / "types" / "_models.py"] = header + _models_module(models_source)
+    for module, source in model_sources.items():
+        files[package / "types" / f"{module}.py"] = header + _models_module(source)
     files[package / "py.typed"] = header
     for name, text in _runtime_files():
         files[package / RUNTIME_DIR / name] = header + text
+    docs = build_docs(api, files)  # reads the model modules above for the models' fields
+    if docs is not None:  # beside the package: its docs, and what makes the folder pip-installable
+        emit("README.md.j2", PurePosixPath("README.md"), docs=docs)
+        emit("api.md.j2", PurePosixPath("api.md"), docs=docs)
+        emit("pyproject.toml.j2", PurePosixPath("pyproject.toml"), docs=docs)
     return files
 
 

@@ -254,6 +254,11 @@ class Runner:
             problems.append(f"returned {type(result).__name__}, declared {expected}")
         if len(exchanges) != 1:
             problems.append(f"{len(exchanges)} requests, expected exactly one")
+        if exchanges and call.body_properties is not None:
+            sent = json.loads(exchanges[0].request_body or b"null")
+            unknown = sorted(set(sent) - call.body_properties) if isinstance(sent, dict) else []
+            if unknown:
+                problems.append(f"sent body properties the spec does not declare: {unknown}")
         self.outcomes.append(Outcome(call, problems, note))
 
     def prism_broke_its_response(self, error: BaseException, exchanges: list[Exchange]) -> bool:

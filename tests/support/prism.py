@@ -97,6 +97,7 @@ class Exchange:
     status: int
     violations: list[dict[str, Any]]
     request_headers: dict[str, str]
+    request_body: bytes
     body: str
 
     @property
@@ -138,6 +139,7 @@ class Recorder:
             status=response.status_code,
             violations=violations,
             request_headers={k.lower(): v for k, v in response.request.headers.items()},
+            request_body=response.request.content,
             body=response.text if response.status_code >= 400 else "",
         ))
 
@@ -265,6 +267,25 @@ class Samples:
         if isinstance(value, list) and "items" in schema:
             return all(self.fits(item, schema["items"], depth + 1) for item in value)
         return True
+
+    def property_names(self, schema: Any, depth: int = 0) -> frozenset[str] | None:
+        """Names an object body may carry: its properties and those of every allOf/oneOf/anyOf
+        member; None when it also takes others (additionalProperties) or is not an object."""
+        schema = self.resolve(schema)
+        if not isinstance(schema, Mapping) or depth > 12:
+            return None
+        if schema.get("additionalProperties") not in (None, False) or "patternProperties" in schema:
+            return None
+        names = set(schema.get("properties", {}))
+        members = [*schema.get("allOf", ()), *schema.get("oneOf", ()), *schema.get("anyOf", ())]
+        for member in members:
+            found = self.property_names(member, depth + 1)
+            if found is None and self.resolve(member).get("type", "object") == "object":
+                return None
+            names |= found or set()
+        if not names and not members:
+            return None  # {type: object} alone: anything goes
+        return frozenset(names)
 
     def merged(self, schema: Mapping[str, Any]) -> dict[str, Any]:
         """allOf members (and the schema's own properties) as one object schema."""
@@ -423,6 +444,10 @@ class Call:
     http_method: str = ""
     path: str = ""  # with the path arguments filled in
     canary: bool = False  # a JSON body with required fields and no required query/header/cookie
+    # Every property name a JSON object body may have (allOf, oneOf and anyOf members merged);
+    # None when the body is not a closed-world object we can check this way. Prism does not
+    # check it: unknown properties pass unless the schema says additionalProperties: false.
+    body_properties: frozenset[str] | None = None
 
     def method(self, client: object) -> Callable[..., Any]:
         target: Any = client
@@ -472,6 +497,7 @@ def _plan(op: Any, chain: tuple[str, ...], document: Mapping[str, Any], samples:
     kwargs: dict[str, Any] = {}
     skip = ""
     canary = False
+    body_properties: frozenset[str] | None = None
     for param in op.params:
         raw = spec_params[(param.location.value, param.wire_name.text)]
         # optional query parameters are sent too: they exercise the query encodings (arrays,
@@ -491,6 +517,8 @@ def _plan(op: Any, chain: tuple[str, ...], document: Mapping[str, Any], samples:
         found, value = example_of(media, samples)
         if not found:
             value = samples.value(schema)
+        if op.body.encoding is BodyEncoding.JSON:
+            body_properties = samples.property_names(schema)
         canary = (op.body.encoding is BodyEncoding.JSON and bool(samples.merged(schema)["required"])
                   and not any(p.required and p.location is not ParamLocation.PATH for p in op.params))
         if op.body.encoding is BodyEncoding.BINARY:
@@ -520,7 +548,7 @@ def _plan(op: Any, chain: tuple[str, ...], document: Mapping[str, Any], samples:
             kwargs[op.stream.switch.name] = False
     path = op.path.text.format(**{p.name: value for p, value in zip(op.path_params, args)})
     return Call(label, op.operation_id, (*chain, op.method_name), tuple(args), kwargs, skip,
-                op.http_method, path, canary and not skip)
+                op.http_method, path, canary and not skip, body_properties)
 
 
 # --- what a method declares it returns, and whether a value is one --------------------------------

@@ -16,9 +16,7 @@ from .._runtime._response import (
 )
 from .._runtime._streaming import AsyncStream, Stream
 from .._runtime._types import NOT_GIVEN, Body, Headers, NotGiven, Query, Timeout, strip_not_given
-from ..types import (
-    Item,
-)
+from ..types.item import Item
 
 if TYPE_CHECKING:
     from .._runtime._base_client import AsyncAPIClient, SyncAPIClient
