@@ -11,6 +11,7 @@ Results are rows (``Row``) that each script prints and, with ``--json PATH``, wr
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import hashlib
 import json
@@ -132,14 +133,21 @@ def past_deadline() -> bool:
     return time.time() > deadline()
 
 
+_OWN_SCRATCH: list[Path] = []
+
+
 def workdir(name: str) -> Path:
-    """A scratch directory: under ``BENCH_WORKDIR`` when run_all.py shares one, else a new temp dir."""
+    """A scratch directory: under ``BENCH_WORKDIR`` when run_all.py shares one (it removes it),
+    else under a temporary directory of this process, removed when the process exits."""
     base = os.environ.get("BENCH_WORKDIR")
-    if base:
-        path = Path(base) / name
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-    return Path(tempfile.mkdtemp(prefix=f"sdkforge-bench-{name}-"))
+    if not base:
+        if not _OWN_SCRATCH:
+            _OWN_SCRATCH.append(Path(tempfile.mkdtemp(prefix="sdkforge-bench-")))
+            atexit.register(shutil.rmtree, _OWN_SCRATCH[0], ignore_errors=True)
+        base = str(_OWN_SCRATCH[0])
+    path = Path(base) / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 # -- measuring -------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
     python3 benchmarks/profile_hotspots.py request      # openai_client.completions.create, 2,000 calls
     python3 benchmarks/profile_hotspots.py streaming    # one 20,000-chunk stream through openai_client
     python3 benchmarks/profile_hotspots.py generate [SPEC]   # `sdkforge generate` in-process (default: full OpenAI file)
+    python3 benchmarks/profile_hotspots.py generate-warm [SPEC]  # the same, second run with a warm formatting cache
 
 Each prints where the time goes, grouped by package (own time), the pipeline stages for
 ``generate``, and the top functions by own time, for routing a hotspot to its owner. Work done
@@ -103,14 +104,19 @@ def profile_streaming() -> None:
         summarise(profile, time.perf_counter() - started)
 
 
-def profile_generate(spec: Path) -> None:
+def profile_generate(spec: Path, warm: bool = False) -> None:
     import os
 
     from generator.cli import main
 
-    os.environ["SDKFORGE_CACHE_DIR"] = ""  # no formatting cache: profile a cold run
-    out = Path(tempfile.mkdtemp(prefix="sdkforge-profile-")) / "out"
+    scratch = Path(tempfile.mkdtemp(prefix="sdkforge-profile-"))
+    out = scratch / "out"
     argv = ["generate", "--spec", str(spec), "--out", str(out), "--package", "profiled", "--client-name", "Profiled"]
+    if warm:  # a first, unprofiled run fills a fresh formatting cache; the second run is profiled
+        os.environ["SDKFORGE_CACHE_DIR"] = str(scratch / "cache")
+        main(argv)
+    else:
+        os.environ["SDKFORGE_CACHE_DIR"] = ""  # no formatting cache: profile a cold run
     profile = cProfile.Profile()
     started = time.perf_counter()
     profile.enable()
@@ -120,7 +126,7 @@ def profile_generate(spec: Path) -> None:
     summarise(profile, time.perf_counter() - started,
               stages=("load_spec", "validate", "lower", "build_models", "render_models", "render", "format_files",
                       "write_tree", "_format"))
-    c.remove_tree(out.parent)
+    c.remove_tree(scratch)
 
 
 if __name__ == "__main__":
@@ -129,7 +135,7 @@ if __name__ == "__main__":
         profile_request()
     elif what == "streaming":
         profile_streaming()
-    elif what == "generate":
-        profile_generate(Path(sys.argv[2]) if len(sys.argv) > 2 else c.OPENAI_SPEC)
+    elif what in ("generate", "generate-warm"):
+        profile_generate(Path(sys.argv[2]) if len(sys.argv) > 2 else c.OPENAI_SPEC, warm=what == "generate-warm")
     else:
         sys.exit(__doc__)

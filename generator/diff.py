@@ -159,6 +159,7 @@ class Snapshot:
     operations: dict[tuple[str, str], tuple[str, Operation]]  # (path, METHOD) -> (accessor, operation)
     models: dict[str, dict[str, FieldSnapshot] | None]  # class -> fields (None: not an object)
     directions: dict[str, Direction]
+    flattened: set[str]  # request body models whose fields are the methods' keyword arguments
 
 
 def snapshot(spec_path: Path, config: Config) -> Snapshot:
@@ -194,7 +195,17 @@ def snapshot(spec_path: Path, config: Config) -> Snapshot:
             name: FieldSnapshot(lowering.type_of(prop, f"{model.pointer}/properties/{name}"), name in required)
             for name, prop in properties.items()
         }
-    return Snapshot(api, document, operations, models, _directions(operations.values(), models))
+    flattened = set()
+    for _, operation in operations.values():
+        if operation.body is not None and operation.body.whole is None:
+            raw = lowering.resolve(operation.pointer) or {}
+            body = raw.get("requestBody") or {}
+            body = lowering.resolve(body["$ref"]) or {} if "$ref" in body else body
+            media = (body.get("content") or {}).get(operation.body.content_type.text) or {}
+            ref = (media.get("schema") or {}).get("$ref")
+            if isinstance(ref, str) and ref in lowering.model_names:
+                flattened.add(lowering.model_names[ref])
+    return Snapshot(api, document, operations, models, _directions(operations.values(), models), flattened)
 
 
 def _unescape(token: str) -> str:
@@ -341,6 +352,8 @@ def compare(old: Snapshot, new: Snapshot) -> Report:
             changes.append(Change(Impact.COMPATIBLE, subject, "added"))
             continue
         direction = old.directions.get(name, Direction.NONE) | new.directions.get(name, Direction.NONE)
+        if direction is Direction.NONE and name in old.flattened | new.flattened:
+            continue  # a request body only: its fields are parameters, reported with the methods
         if direction is Direction.NONE:
             direction = Direction.REQUEST | Direction.RESPONSE  # not used by any method: be strict
         changes += [Change(impact, subject, text) for impact, text in _field_changes(old.models[name], fields, direction)]

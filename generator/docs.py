@@ -247,7 +247,7 @@ def _arg(param: Param, value: Any) -> ExampleArg | None:
 
 def _file_arg(param: Param) -> ExampleArg:
     # Any of bytes, an open file, a path or (name, content, type) works; bytes show it simply.
-    return ExampleArg(param.name, repr(b"file contents"))
+    return ExampleArg(param.name, 'b"file contents"')
 
 
 def _streams(stream: StreamSpec | None, body: Body | None, value: Any) -> bool:
@@ -593,15 +593,15 @@ def model_docs(sources: Iterable[str], exported: set[str]) -> tuple[ModelDoc, ..
             continue
         for node in tree.body:
             if isinstance(node, ast.ClassDef) and node.name in exported and node.name not in found:
-                found[node.name] = _model_doc(node, exported)
+                found[node.name] = _model_doc(node)
     return tuple(found[name] for name in sorted(found))
 
 
-def _model_doc(node: ast.ClassDef, exported: set[str]) -> ModelDoc:
+def _model_doc(node: ast.ClassDef) -> ModelDoc:
     root = ""
     for base in node.bases:
         if isinstance(base, ast.Subscript) and isinstance(base.value, ast.Name) and base.value.id == "RootModel":
-            root = ast.unparse(base.slice)
+            root = _annotation(base.slice)
     fields: list[FieldDoc] = []
     body = node.body
     for index, statement in enumerate(body):  # a field, then its docstring
@@ -614,25 +614,22 @@ def _model_doc(node: ast.ClassDef, exported: set[str]) -> ModelDoc:
         description = ""
         if isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant) and isinstance(following.value.value, str):
             description = _first_paragraph(following.value.value)
-        fields.append(FieldDoc(name, _annotation(statement.annotation, exported), statement.value is None, description))
+        fields.append(FieldDoc(name, _annotation(statement.annotation), statement.value is None, description))
     return ModelDoc(node.name, _first_paragraph(ast.get_docstring(node) or ""), tuple(fields), root)
 
 
-def _annotation(node: ast.expr, exported: set[str]) -> str:
+def _annotation(node: ast.expr) -> str:
     # Annotated[X, Field(...)] documents as X: the constraints live in the model, not the docs.
     if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "Annotated":
         node = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) else node.slice
-    return ast.unparse(_Unqualified(exported).visit(node))
+    return ast.unparse(_Unqualified().visit(node))
 
 
 class _Unqualified(ast.NodeTransformer):
-    """``completion_choice.CompletionChoice`` -> ``CompletionChoice``: users import every exported
-    model from the types package, whichever module defines it."""
-
-    def __init__(self, exported: set[str]) -> None:
-        self.exported = exported
+    """``completion_choice.CompletionChoice`` -> ``CompletionChoice``: which module defines a
+    model is not the reader's business (exported ones are all in the types package)."""
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
-        if isinstance(node.value, ast.Name) and node.attr in self.exported:
+        if isinstance(node.value, ast.Name):
             return ast.Name(id=node.attr, ctx=node.ctx)
         return self.generic_visit(node)

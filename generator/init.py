@@ -30,8 +30,8 @@ from typing import Any
 
 from . import __version__
 from .config import Config
-from .errors import ConfigError, SpecError
-from .ir import Api, AuthKind, Operation, Param, ParamLocation, Resource, TypeKind, TypeRef
+from .errors import ConfigError
+from .ir import Api, AuthKind, Operation, Param, Resource, TypeKind, TypeRef
 
 DEFAULT_OUT = "generated"
 SMOKE_API_KEY = "smoke-test-key"
@@ -152,6 +152,9 @@ def _reply(type_ref: TypeRef) -> tuple[bytes, str]:
         return b'"smoke"', "result == b'\"smoke\"'"
     if kind is TypeKind.STR:
         return b'"smoke"', "isinstance(result, str)"
+    if kind is TypeKind.UNION:  # what the first member that is not None parses from
+        member = next((m for m in type_ref.args if m.kind is not TypeKind.NONE), type_ref.args[0])
+        return _reply(member)[0], "result is not None"
     return b"{}", "result is not None"
 
 
@@ -167,7 +170,7 @@ def choose_smoke_call(api: Api) -> SmokeCall | None:
     """The simplest operation to call: not streaming only, JSON, fewest required arguments, GET first."""
     candidates: list[tuple[tuple[int, int, int, int, int], SmokeCall]] = []
     for index, (path, op) in enumerate(_walk(api.resources)):
-        if op.always_streams:
+        if op.always_streams or op.http_method == "head":  # nothing to parse from a HEAD
             continue
         call = _smoke_call(api, path, op)
         if call is None:
@@ -276,14 +279,16 @@ def _one_line(text: str) -> str:
     return " ".join("".join(c if c.isprintable() else " " for c in text).split()).replace("\\", "/")[:100]
 
 
-def _external_refs(document: Any) -> list[str]:
+def _external_refs(document: Any, directory: Path) -> list[str]:
+    """``$ref``s to files beside the spec (a copy of the spec alone would lose them)."""
     found: list[str] = []
     stack = [document]
     while stack:
         node = stack.pop()
         if isinstance(node, Mapping):
             ref = node.get("$ref")
-            if isinstance(ref, str) and not ref.startswith("#"):
+            if isinstance(ref, str) and not ref.startswith("#") and "://" not in ref \
+                    and (directory / ref.partition("#")[0]).is_file():
                 found.append(ref)
             stack.extend(node.values())
         elif isinstance(node, list):
@@ -296,6 +301,14 @@ class Scaffold:
     files: dict[PurePosixPath, bytes]
     config: Config
     warnings: tuple[str, ...] = ()
+
+
+def _inside(path: Path, directory: Path) -> PurePosixPath | None:
+    """``path`` relative to ``directory`` when it is inside it."""
+    try:
+        return PurePosixPath(path.resolve().relative_to(directory.resolve()).as_posix())
+    except ValueError:
+        return None
 
 
 def _spec_target(source: Path | None) -> PurePosixPath:
@@ -320,32 +333,39 @@ def _environment() -> Any:
 def scaffold(
     spec_source: Path | None = None,
     *,
+    target: Path | None = None,
     package: str | None = None,
     client_name: str | None = None,
     out: str = DEFAULT_OUT,
     requirement: str | None = None,
 ) -> Scaffold:
-    """The files of a new SDK repository for ``spec_source`` (None: a small example spec)."""
+    """The files of a new SDK repository in ``target`` for ``spec_source`` (None: a small example
+    spec). A spec already inside ``target`` stays where it is; any other is copied into spec/."""
     from .load import load_spec  # noqa: PLC0415 - the pipeline is heavy; keep `sdkforge --help` fast
     from .lower import lower  # noqa: PLC0415
     from .refs import canonical_refs  # noqa: PLC0415
     from .validate import validate  # noqa: PLC0415
 
     env = _environment()
-    spec_target = _spec_target(spec_source)
-    if spec_source is None:
-        title = f"{client_name or 'Example'} API"
-        spec_bytes = env.get_template("spec/openapi.yaml.j2").render(title_yaml=json.dumps(title)).encode("utf-8")
+    in_place = _inside(spec_source, target) if spec_source is not None and target is not None else None
+    spec_target = in_place or _spec_target(spec_source)
+    spec_bytes = b""
+    if in_place is not None:
+        loaded = load_spec(Path(spec_source or ""), label=str(in_place))
     else:
-        try:
-            spec_bytes = spec_source.read_bytes()
-        except OSError as exc:
-            raise ConfigError(f"--spec {spec_source}: cannot read it ({exc.strerror or exc})") from None
-    with tempfile.TemporaryDirectory(prefix="sdkforge-init-") as scratch:
-        # Load the bytes that will be written, from where they will be (external refs aside).
-        staged = Path(scratch) / spec_target.name
-        staged.write_bytes(spec_bytes)
-        loaded = load_spec(staged, label=str(spec_source) if spec_source else str(spec_target))
+        if spec_source is None:
+            title = f"{client_name or 'Example'} API"
+            spec_bytes = env.get_template("spec/openapi.yaml.j2").render(title_yaml=json.dumps(title)).encode("utf-8")
+        else:
+            try:
+                spec_bytes = spec_source.read_bytes()
+            except OSError as exc:
+                raise ConfigError(f"--spec {spec_source}: cannot read it ({exc.strerror or exc})") from None
+        with tempfile.TemporaryDirectory(prefix="sdkforge-init-") as scratch:
+            # Load the bytes that will be written, from where they will be (external refs aside).
+            staged = Path(scratch) / spec_target.name
+            staged.write_bytes(spec_bytes)
+            loaded = load_spec(staged, label=str(spec_source) if spec_source else str(spec_target))
     info = loaded.document.get("info")
     title = str(info.get("title") or "") if isinstance(info, Mapping) else ""
     names = names_from_title(title)
@@ -361,7 +381,8 @@ def scaffold(
     if out_path.is_absolute() or ".." in out_path.parts or not out_path.parts:
         raise ConfigError(f"--out {out!r}: give a directory inside the repository")
     warnings: list[str] = []
-    external = _external_refs(loaded.document)
+    loaded = dataclasses.replace(loaded, document=canonical_refs(loaded.document)[0])
+    external = _external_refs(loaded.document, spec_source.parent) if spec_source and in_place is None else []
     if external:  # they are not beside the copy yet: no checks, no smoke call
         warnings.append(f"{spec_source} refers to other files ({', '.join(external[:5])}"
                         f"{', ...' if len(external) > 5 else ''}): copy them beside {spec_target}")
@@ -369,7 +390,6 @@ def scaffold(
         has_auth = bool(components.get("securitySchemes")) if isinstance(components, Mapping) else False
         basic_auth, smoke = False, None
     else:
-        loaded = dataclasses.replace(loaded, document=canonical_refs(loaded.document)[0])
         warnings.extend(problem.format() for problem in validate(loaded))  # errors raise SpecError
         api = lower(loaded, config)
         has_auth = api.auth is not None
@@ -400,7 +420,8 @@ def scaffold(
     }
     files = {PurePosixPath(target): env.get_template(template).render(**context).encode("utf-8")
              for template, target in _TEMPLATES}
-    files[spec_target] = spec_bytes
+    if in_place is None:
+        files[spec_target] = spec_bytes
     return Scaffold(dict(sorted(files.items())), config, tuple(warnings))
 
 
@@ -443,7 +464,7 @@ def add_parser(commands: Any) -> None:
                     "Existing files are left alone (and listed) unless --force.",
     )
     init.add_argument("dir", nargs="?", default=".", type=Path, help="the repository directory (created if missing)")
-    init.add_argument("--spec", type=Path, help="OpenAPI file to copy into spec/ (default: a small example)")
+    init.add_argument("--spec", type=Path, help="the OpenAPI file: copied into spec/, unless it is inside DIR already (default: a small example)")
     init.add_argument("--package", help="Python package name (default: from the spec's title)")
     init.add_argument("--client-name", help="sync client class name (default: from the spec's title)")
     init.add_argument("--out", default=DEFAULT_OUT, help=f"output directory of `sdkforge generate` (default: {DEFAULT_OUT})")
@@ -456,7 +477,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     target: Path = args.dir
     if target.exists() and not target.is_dir():
         raise ConfigError(f"{target} exists and is not a directory")
-    result = scaffold(args.spec, package=args.package, client_name=args.client_name, out=args.out,
+    result = scaffold(args.spec, target=target, package=args.package, client_name=args.client_name, out=args.out,
                       requirement=args.sdkforge_requirement)
     for warning in result.warnings:
         print(f"sdkforge: warning: {warning}", file=sys.stderr)

@@ -352,6 +352,14 @@ class Operation:
         return tuple(found)
 
     @property
+    def uses_strip_not_given(self) -> bool:
+        """Whether the method builds a body, files, query, headers or cookies from its arguments."""
+        return bool(
+            (self.body and (not self.body.whole or self.body.file_fields))
+            or self.query_params or self.fixed_query or self.header_params or self.fixed_headers or self.cookie_params
+        )
+
+    @property
     def styled_query_params(self) -> tuple[Param, ...]:
         return tuple(p for p in self.query_params if p.style is not ParamStyle.DEFAULT)
 
@@ -484,6 +492,10 @@ class Resource:
     @property
     def uses_files(self) -> bool:
         return any(op.body and op.body.file_fields for op in self.all_operations)
+
+    @property
+    def uses_strip_not_given(self) -> bool:
+        return any(op.uses_strip_not_given for op in self.all_operations)
 
     @property
     def uses_query_styles(self) -> bool:

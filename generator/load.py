@@ -30,6 +30,8 @@ import yaml
 from .errors import Severity, SpecError, SpecProblem, escape_pointer_token
 
 _CSafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_DEPTH = 64  # nesting of mappings and lists in the document (real APIs: at most ~25)
+MAX_NODES = 1_000_000  # values in the document, each YAML alias counted as often as it is used
 _SUPPORTED = ("3.0.", "3.1.", "3.2.")
 
 
@@ -158,6 +160,7 @@ def load_spec(path: Path, label: str | None = None) -> LoadedSpec:
         kind = "a list" if isinstance(document, list) else f"a single {type(document).__name__} value"
         raise fail(f"the document is {kind}, not a mapping", "an OpenAPI document is a YAML or JSON object with 'openapi', 'info' and 'paths'", 1, 1)
     version = _check_version(document, text, is_json, label)
+    _check_size(document, text, is_json, label)
     spec = LoadedSpec(label, text, document, version, is_json, path)
     if duplicates:
         where = _pointers_of_mappings(document, {d[0] for d in duplicates})
@@ -261,6 +264,29 @@ def _check_version(document: Mapping[str, Any], text: str, is_json: bool, label:
         raise fail("#/openapi", f"unsupported OpenAPI version {_short(version)}",
                    "sdkforge reads OpenAPI 3.0.x, 3.1.x and 3.2.x")
     return version
+
+
+def _check_size(document: Any, text: str, is_json: bool, label: str) -> None:
+    """Refuse a document nested deeper than ``MAX_DEPTH`` or with more than ``MAX_NODES``
+    values (YAML aliases expanded, so an alias bomb is refused, not expanded). Every later
+    stage may then walk the document recursively, in bounded time."""
+    count = 0
+    stack: list[tuple[Any, int, tuple[Any, ...]]] = [(document, 1, ())]
+    while stack:
+        node, depth, path = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise SpecError([SpecProblem(label, "#", f"the document has more than {MAX_NODES:,} values (YAML aliases counted where they are used)",
+                                         "split the API, or avoid aliases that repeat large parts", 1, 1)])
+        if depth > MAX_DEPTH:
+            where = "#/" + "/".join(escape_pointer_token(str(t)) for t in path)
+            line, column = _Locator(text, is_json).locate(where)
+            raise SpecError([SpecProblem(label, where, f"nested more than {MAX_DEPTH} levels deep",
+                                         "move nested schemas into components/schemas and $ref them", line, column)])
+        if isinstance(node, dict):
+            stack.extend((value, depth + 1, (*path, key)) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((value, depth + 1, (*path, index)) for index, value in enumerate(node))
 
 
 def _short(value: Any, limit: int = 60) -> str:

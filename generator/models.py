@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 import json
+import keyword
+import re
 import tempfile
 import warnings
 from collections.abc import Mapping
@@ -19,6 +21,7 @@ from typing import Any
 from .errors import SpecError, SpecProblem
 from .ir import Model
 from .lower import nullable_object
+from . import naming
 from .naming import escape_ref_token
 
 # allOf becomes subclassing; a spec may narrow a field's type in the subclass (an enum of
@@ -66,24 +69,28 @@ class ModelsModule:
 def build_models(document: Mapping[str, Any], hoisted: tuple[Model, ...], label: str) -> ModelsModule:
     """Run datamodel-code-generator once and read back, from its model metadata, which class
     each component schema became and where: the IR then uses exactly those names."""
+    from datamodel_code_generator import Error as DatamodelError
     from datamodel_code_generator import InputFileType, generate  # heavy: import only when used
 
-    normalized = normalize_for_models(document, hoisted)
+    normalized, renamed = _keyword_safe(normalize_for_models(document, hoisted))
     if not normalized["components"]["schemas"]:
         return ModelsModule({}, {}, {})
     with tempfile.TemporaryDirectory(prefix="sdkforge-models-") as scratch:
         output, metadata = Path(scratch) / "models", Path(scratch) / "models.json"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # its format warnings are about models we do not change
-            generate(
-                normalized,
-                input_file_type=InputFileType.OpenAPI,
-                output=output,
-                emit_model_metadata=metadata,
-                custom_file_header=MODELS_HEADER,
-                module_split_mode="single",
-                **DATAMODEL_OPTIONS,
-            )
+            try:
+                generate(
+                    normalized,
+                    input_file_type=InputFileType.OpenAPI,
+                    output=output,
+                    emit_model_metadata=metadata,
+                    custom_file_header=MODELS_HEADER,
+                    module_split_mode="single",
+                    **DATAMODEL_OPTIONS,
+                )
+            except DatamodelError as exc:  # a schema the validate stage let through: where, not a traceback
+                raise SpecError([_datamodel_problem(label, exc)]) from None
         sources = {
             path.stem: path.read_text(encoding="utf-8")
             for path in sorted(output.glob("*.py"))
@@ -94,11 +101,57 @@ def build_models(document: Mapping[str, Any], hoisted: tuple[Model, ...], label:
     modules: dict[str, str] = {}
     for entry in entries:
         ref = "#" + str(entry["source_ref"]).split("#", 1)[-1]
+        ref = renamed.get(ref, ref)
         if ref.count("/") == 3 and ref.startswith("#/components/schemas/"):
             classes[ref] = str(entry["class_name"])
             modules[ref] = str(entry["module"])
     _check_classes(sources, classes, modules, label)
     return ModelsModule(sources, classes, modules)
+
+
+def _datamodel_problem(label: str, exc: Exception) -> SpecProblem:
+    text = " ".join(str(exc).split())
+    found = re.search(r"schema path '(#[^']*)'", text)
+    where = found.group(1) if found else "#/components/schemas"
+    reason = text.split(": ", 1)[-1] if found else text
+    return SpecProblem(label, where, f"datamodel-code-generator cannot make a model of this schema: {reason[:300]}",
+                       "check the schema's keywords and their values")
+
+
+def _keyword_safe(document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The document with schemas renamed whose module name would be a keyword, and the renamed
+    pointers mapped back to the original ones.
+
+    datamodel-code-generator names a model's module after its class in snake case, keyword or
+    not (a schema ``class`` gave ``from ..types.class import Class``); such a schema goes to it
+    as ``classModel`` (class ``ClassModel`` in module ``class_model``)."""
+    schemas = document["components"]["schemas"]
+    renames: dict[str, str] = {}
+    for name in schemas:
+        if keyword.iskeyword(re.sub(r"[^0-9A-Za-z]", "", str(name)).lower()):
+            new = f"{name}Model"
+            while new in schemas or new in renames.values():
+                new += "_"
+            renames[name] = new
+    if not renames:
+        return document, {}
+    prefix = "#/components/schemas/"
+    pointers = {prefix + escape_ref_token(old): prefix + escape_ref_token(new) for old, new in renames.items()}
+
+    def moved(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {key: moved(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [moved(item) for item in node]
+        if isinstance(node, str) and node.startswith(prefix):
+            head, sep, tail = node[len(prefix):].partition("/")
+            old = prefix + head
+            return pointers[old] + sep + tail if old in pointers else node
+        return node
+
+    new_schemas = {renames.get(name, name): moved(schema) for name, schema in schemas.items()}
+    components = {**document["components"], "schemas": new_schemas}
+    return {**document, "components": components}, {new: old for old, new in pointers.items()}
 
 
 def normalize_for_models(document: Mapping[str, Any], hoisted: tuple[Model, ...] = ()) -> dict[str, Any]:
@@ -112,6 +165,9 @@ def normalize_for_models(document: Mapping[str, Any], hoisted: tuple[Model, ...]
     - a ``default`` of another type than its schema is dropped, and so are defaults of whole
       components and of lists or maps of models (the generator writes them as raw JSON where
       a model is expected);
+    - inline members of a component's ``anyOf``/``oneOf`` that would become classes are lifted
+      into components of their own (``<Name>Variant<n>``): in one-module-per-class mode the
+      generator would otherwise name each after the union and the union would refer to itself;
     - a ``default`` beside ``anyOf``/``oneOf``/``allOf`` is dropped: the generator would copy
       it onto every branch, or assign a plain string to a model-typed field.
     """
@@ -129,8 +185,38 @@ def normalize_for_models(document: Mapping[str, Any], hoisted: tuple[Model, ...]
         new_schemas[name] = _rewrite(_without_default(schema), unwrapped)
     for model in hoisted:
         new_schemas[model.pointer.rsplit("/", 1)[1]] = _rewrite(json.loads(model.hoisted_schema), unwrapped)
-    components["schemas"] = new_schemas
+    components["schemas"] = _lift_union_members(new_schemas)
     return {**document, "paths": {}, "components": components}
+
+
+def _lift_union_members(schemas: dict[str, Any]) -> dict[str, Any]:
+    taken = {name.lower() for name in schemas}
+    lifted: dict[str, Any] = {}
+    for name, schema in schemas.items():
+        if isinstance(schema, Mapping):
+            for key in ("anyOf", "oneOf"):
+                members = schema.get(key)
+                if not isinstance(members, list):
+                    continue
+                new_members = []
+                for index, member in enumerate(members, start=1):
+                    if _becomes_class(member):
+                        variant = naming.unique(f"{name}Variant{index}", taken, separator="_", casefold=True)
+                        lifted[variant] = member
+                        member = {"$ref": f"#/components/schemas/{escape_ref_token(variant)}"}
+                    new_members.append(member)
+                schema = {**schema, key: new_members}
+        lifted[name] = schema
+    return lifted
+
+
+def _becomes_class(schema: Any) -> bool:
+    """Whether the generator makes a class of an inline union member (objects, arrays, unions)."""
+    if not isinstance(schema, Mapping) or "$ref" in schema:
+        return False
+    declared = schema.get("type")
+    kinds = set(declared) if isinstance(declared, list) else {declared}
+    return bool(kinds & {"object", "array"}) or any(k in schema for k in ("properties", "items", "allOf", "anyOf", "oneOf"))
 
 
 def _rewrite(node: Any, unwrapped: set[str]) -> Any:
@@ -151,6 +237,16 @@ def _rewrite(node: Any, unwrapped: set[str]) -> Any:
     if isinstance(node, list):
         return [_rewrite(item, unwrapped) for item in node]
     return node
+
+
+def _root_is_itself(node: ast.ClassDef) -> bool:
+    """``class X(RootModel["X"])``: the root type is the class being defined."""
+    for base in node.bases:
+        if isinstance(base, ast.Subscript) and isinstance(base.value, ast.Name) and base.value.id == "RootModel":
+            inner = base.slice
+            if isinstance(inner, ast.Constant) and inner.value == node.name:
+                return True
+    return False
 
 
 _JSON_TYPES: Mapping[str, tuple[type, ...]] = {
@@ -184,14 +280,22 @@ def _default_fits(node: Mapping[str, Any]) -> bool:
 def _check_classes(sources: Mapping[str, str], classes: Mapping[str, str], modules: Mapping[str, str], label: str) -> None:
     """Every class the metadata reports is defined in the module it names."""
     defined: dict[str, set[str]] = {}
+    self_referring: list[str] = []
     for module, source in sources.items():
         names = defined.setdefault(module, set())
         for node in ast.parse(source).body:
             if isinstance(node, ast.ClassDef):
                 names.add(node.name)
+                if _root_is_itself(node):
+                    self_referring.append(node.name)
             elif isinstance(node, (ast.Assign, ast.AnnAssign)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    if self_referring:
+        # A union whose members the generator named after the union itself: it could only
+        # recurse forever when used, so stop here with the names rather than emit it.
+        raise SpecError([SpecProblem(label, "#/components/schemas", f"internal error: model {name!r} would be a union of "
+                                     "itself", "report this spec to the sdkforge maintainers") for name in sorted(self_referring)])
     missing = sorted(ref for ref, name in classes.items() if name not in defined.get(modules.get(ref, ""), set()))
     if missing:
         raise SpecError(

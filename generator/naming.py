@@ -7,10 +7,12 @@ handled in this one place so that no other stage ever mangles a name.
 from __future__ import annotations
 
 import builtins
+import hashlib
 import keyword
 import re
 import unicodedata
 
+MAX_NAME_LENGTH = 100  # of any identifier made from spec text (module names become file names)
 _WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _NON_WORD = re.compile(r"[^0-9A-Za-z]+")
 
@@ -43,9 +45,18 @@ def words(text: str) -> list[str]:
     return [w for w in _NON_WORD.split(spaced) if w]
 
 
+def bounded(name: str, text: str) -> str:
+    """``name`` cut to ``MAX_NAME_LENGTH`` characters if longer, ending in a hash of the whole
+    ``text`` so that long names that start alike stay apart (file names have limits too)."""
+    if len(name) <= MAX_NAME_LENGTH:
+        return name
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{name[: MAX_NAME_LENGTH - 9].rstrip('_')}_{digest}"
+
+
 def snake_identifier(text: str, fallback: str = "value") -> str:
     """``createCompletion`` -> ``create_completion``; always a valid, non-keyword identifier."""
-    name = "_".join(w.lower() for w in words(text)) or fallback
+    name = bounded("_".join(w.lower() for w in words(text)) or fallback, text)
     if name[0].isdigit():
         name = f"{fallback}_{name}"
     if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in RESERVED_PARAMETER_NAMES:
@@ -55,11 +66,11 @@ def snake_identifier(text: str, fallback: str = "value") -> str:
 
 def pascal_identifier(text: str, fallback: str = "Model") -> str:
     """``create_completion_request`` -> ``CreateCompletionRequest``."""
-    name = "".join(w[:1].upper() + w[1:] for w in words(text)) or fallback
+    name = bounded("".join(w[:1].upper() + w[1:] for w in words(text)) or fallback, text)
     if name[0].isdigit():
         name = f"{fallback}{name}"
-    if name in RESERVED_CLASS_NAMES or keyword.iskeyword(name) or hasattr(builtins, name):
-        name += "Model"
+    if name in RESERVED_CLASS_NAMES or keyword.iskeyword(name) or keyword.iskeyword(name.lower()) or hasattr(builtins, name):
+        name += "Model"  # ``Class`` is fine, but its module would be ``class``
     return name
 
 

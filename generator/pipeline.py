@@ -53,7 +53,7 @@ def generate(
     stage = on_stage or (lambda _: None)
     stage(Stage("load"))
     spec = load_spec(spec_path, label=config.spec)
-    document = canonical_refs(spec.document)[0]
+    document, ref_warnings = canonical_refs(spec.document)
     if config.operations:
         document = select_operations(document, config.operations, _streaming_refs(config))
     spec = dataclasses.replace(spec, document=document)
@@ -62,7 +62,7 @@ def generate(
                           "(write 'METHOD /path' exactly as in the spec's paths, or an operationId)")
     operations = count_operations(spec.document)
     stage(Stage("validate", operations))
-    for warning in validate(spec, strict=strict):  # every problem at once; lower may trust the shapes
+    for warning in validate(spec, strict=strict, extra=ref_warnings):  # every problem at once; lower may trust the shapes
         (on_warning or (lambda _: None))(warning)
     # Lower once to learn which inline schemas need a class, let datamodel-code-generator make
     # the models, then lower again with the class names it reports for every schema.

@@ -28,15 +28,14 @@ import functools
 import math
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from .errors import Severity, SpecError, SpecProblem, escape_pointer_token
-from .load import LoadedSpec, split_pointer
+from .load import MAX_DEPTH, MAX_NODES, LoadedSpec, split_pointer
+from .naming import MAX_NAME_LENGTH
 
-MAX_DEPTH = 64  # nesting of mappings and lists in the document (real APIs: at most ~25)
-MAX_NODES = 1_000_000  # values in the document, each YAML alias counted as often as it is used
 MAX_REF_CHAIN = 64  # schemas that are only a $ref to the next one
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -63,6 +62,8 @@ _SCHEMA_KEYWORDS = ("not", "additionalProperties", "items", "contains", "if", "t
                     "unevaluatedItems", "unevaluatedProperties", "additionalItems", "contentSchema")
 _SCHEMA_LIST_KEYWORDS = ("allOf", "anyOf", "oneOf", "prefixItems")
 _SCHEMA_MAP_KEYWORDS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+# Keywords whose value is a count.
+_COUNT_KEYWORDS = ("minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties", "minContains", "maxContains")
 # Keywords whose value is data, where a "$ref" key is just data.
 _DATA_KEYWORDS = frozenset({"example", "default", "enum", "const"})
 _STATUS = re.compile(r"^(?:[1-5][0-9][0-9]|[1-5]XX|default)$")
@@ -71,12 +72,13 @@ _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an RFC 9110 token
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def validate(spec: LoadedSpec, *, strict: bool = False) -> tuple[SpecProblem, ...]:
+def validate(spec: LoadedSpec, *, strict: bool = False, extra: Iterable[tuple[str, str, str]] = ()) -> tuple[SpecProblem, ...]:
     """The warnings about ``spec``; raises ``SpecError`` with every problem if there is an error.
 
+    ``extra`` are warnings found before, ``(pointer, message, hint)``, reported with the rest.
     With ``strict`` every warning is an error.
     """
-    problems = Checker(spec, strict=strict).run()
+    problems = Checker(spec, strict=strict, extra=extra).run()
     if strict:
         problems = [p.as_error() for p in problems]
     if any(not p.is_warning for p in problems):
@@ -91,8 +93,9 @@ class _Fatal(Exception):
 class Checker:
     """One validation run over one document; collects problems, never stops at the first."""
 
-    def __init__(self, spec: LoadedSpec, strict: bool = False) -> None:
+    def __init__(self, spec: LoadedSpec, strict: bool = False, extra: Iterable[tuple[str, str, str]] = ()) -> None:
         self.spec = spec
+        self.extra = tuple(extra)
         self.document = spec.document
         self.is_31 = spec.version.startswith(("3.1.", "3.2."))  # 3.2 keeps 3.1's JSON Schema dialect
         self.strict = strict
@@ -124,6 +127,8 @@ class Checker:
         except _Fatal:
             return self._problems(list(self.spec.parse_problems))
         self.ids, self.anchors = _ids_and_anchors(self.document)
+        for where, message, hint in self.extra:
+            self.warn(where, message, hint)
         conformance = self.conformance()
         self.check_document()
         self.check_refs()
@@ -156,12 +161,8 @@ class Checker:
         while stack:
             node, where, depth, status_keys = stack.pop()
             count += 1
-            if count > MAX_NODES:
-                self.error("#", f"the document has more than {MAX_NODES:,} values (YAML aliases counted where they are used)",
-                           "split the API, or avoid aliases that repeat large parts")
-                raise _Fatal
-            if depth > MAX_DEPTH:
-                self.error(where, f"nested more than {MAX_DEPTH} levels deep",
+            if count > MAX_NODES or depth > MAX_DEPTH:  # load_spec refuses these; a document made in memory may not
+                self.error(where, f"more than {MAX_NODES:,} values, or nested more than {MAX_DEPTH} levels deep",
                            "move nested schemas into components/schemas and $ref them")
                 raise _Fatal
             if isinstance(node, dict):
@@ -171,10 +172,11 @@ class Checker:
                         if _SURROGATE.search(key):
                             self._surrogate(child, key, "key")
                     else:
-                        child = f"{where}/{escape_pointer_token(str(key))}"
+                        spelled = "null" if key is None else str(key).lower() if isinstance(key, bool) else str(key)
+                        child = f"{where}/{escape_pointer_token(spelled)}"
                         if not (status_keys and type(key) is int and 100 <= key <= 599):
-                            self.error(child, f"the key {_show(key)} is a {_kind(key)}, not a string",
-                                       f"quote it: '{key}'" if not isinstance(key, (dict, list)) else "use a string key")
+                            self.error(child, f"the key {spelled} is {'null' if key is None else 'a ' + _kind(key)}, not a string",
+                                       f"quote it: '{spelled}'")
                     stack.append((value, child, depth + 1, key == "responses" and isinstance(value, dict)))
             elif isinstance(node, list):
                 stack.extend((value, f"{where}/{i}", depth + 1, False) for i, value in enumerate(node))
@@ -243,7 +245,10 @@ class Checker:
         """Whether ``node`` is a mapping; reports an error if it is something else."""
         if isinstance(node, dict):
             return True
-        self.error(where, f"{what} must be a mapping, not {_describe(node)}", hint or "see the OpenAPI specification")
+        if node is None:
+            self.error(where, f"{what} is empty (null)", "remove the empty key, or give it its content")
+        else:
+            self.error(where, f"{what} must be a mapping, not {_describe(node)}", hint or "see the OpenAPI specification")
         return False
 
     def listing(self, node: Any, where: str, what: str) -> bool:
@@ -306,6 +311,10 @@ class Checker:
         schemas = components.get("schemas", {})
         if isinstance(schemas, dict):
             for name, schema in schemas.items():
+                if len(str(name)) > MAX_NAME_LENGTH:
+                    self.error(_ptr("components", "schemas", name),
+                               f"the schema name is {len(str(name)):,} characters long; the model's class and module file are named after it",
+                               f"use a name of at most {MAX_NAME_LENGTH} characters")
                 self.check_schema(schema, _ptr("components", "schemas", name))
         for section, check in (("parameters", self.check_parameter), ("responses", self.check_response),
                                ("requestBodies", self.check_request_body), ("headers", self.check_header)):
@@ -505,6 +514,11 @@ class Checker:
                     if key in entry:
                         self.check_schema(entry[key], f"{entry_at}/{key}")
 
+    def component_schemas(self) -> Mapping[str, Any]:
+        components = self.document.get("components")
+        schemas = components.get("schemas") if isinstance(components, dict) else None
+        return schemas if isinstance(schemas, dict) else {}
+
     def follow(self, node: Mapping[str, Any], at: str) -> Any:
         """What a local ``$ref`` points at (through chains), or None."""
         seen: set[str] = set()
@@ -549,13 +563,8 @@ class Checker:
             return
         if not self.mapping(schema, at, "a schema", "write a schema object such as {type: string}"):
             return
-        if "$ref" in schema:
-            if schema["$ref"] is None:
-                self.warn(f"{at}/$ref", "$ref is empty (null), so it is ignored and the value typed as Any",
-                          "quote the reference: in YAML an unquoted # starts a comment")
-            elif not isinstance(schema["$ref"], str):
-                self.error(f"{at}/$ref", f"$ref must be a string, not {_describe(schema['$ref'])}", "write '#/components/schemas/Name'")
         self._check_type(schema, at)
+        self._check_keyword_values(schema, at)
         if "format" in schema:
             fmt = schema["format"]
             if not isinstance(fmt, str):
@@ -573,7 +582,7 @@ class Checker:
                 value = schema.get(key)
                 if _is_number(value) and (bound not in schema or type(value) is not int or value not in (0, 1)):
                     self.warn(f"{at}/{key}", f"a numeric {key} is OpenAPI 3.1; in 3.0 it is a boolean (read as {bound} {value}, exclusive)",
-                              f"write '{bound}: {value}' and '{key}: true', or declare openapi 3.1.0")
+                              f"write '{bound}: {value}' and '{key}: true', or declare openapi 3.1.0", group=f"numeric {key}")
         if "nullable" in schema and not isinstance(schema["nullable"], bool):
             self.error(f"{at}/nullable", f"nullable must be true or false, not {_describe(schema['nullable'])}", "write nullable: true")
         if "enum" in schema:
@@ -641,6 +650,40 @@ class Checker:
                 self.error(where, f"unknown type {kind!r}",
                            f"did you mean {close[0]!r}?" if close else "use one of " + ", ".join(TYPES_31))
 
+    def _check_keyword_values(self, schema: Mapping[str, Any], at: str) -> None:
+        """The values of the validation keywords have the JSON type the keywords require."""
+        for key in _COUNT_KEYWORDS:
+            if key in schema:
+                value = schema[key]
+                if not (_is_number(value) and value >= 0 and float(value).is_integer() and value < 2**53):
+                    self.error(f"{at}/{key}", f"{key} must be a whole number of at least 0, not {_show(value)}", f"write e.g. {key}: 10")
+        for key, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+            if self.is_31 and isinstance(schema.get(key), bool):
+                value = schema.get(bound, "?")
+                self.warn(f"{at}/{key}", f"a boolean {key} is OpenAPI 3.0; in 3.1 it is a number"
+                          + (f" (read as {bound} {value}, exclusive)" if schema[key] else " (read as: no exclusive bound)"),
+                          f"write '{key}: {value}' instead of '{bound}: {value}' and '{key}: true'", group=f"boolean {key}")
+        for key in ("minimum", "maximum", "multipleOf", *(("exclusiveMinimum", "exclusiveMaximum") if self.is_31 else ())):
+            if key in schema and not _is_number(schema[key]) and not (key.startswith("exclusive") and isinstance(schema[key], bool)):
+                self.error(f"{at}/{key}", f"{key} must be a number, not {_describe(schema[key])}", "write a number without quotes")
+        if _is_number(schema.get("multipleOf")) and schema["multipleOf"] <= 0:
+            self.error(f"{at}/multipleOf", f"multipleOf must be greater than 0, not {_show(schema['multipleOf'])}", "use a positive number")
+        if not self.is_31:
+            for key in ("exclusiveMinimum", "exclusiveMaximum"):
+                if key in schema and not isinstance(schema[key], bool) and not _is_number(schema[key]):
+                    self.error(f"{at}/{key}", f"{key} must be true or false, not {_describe(schema[key])}", f"write {key}: true")
+        for key in ("uniqueItems", "readOnly", "writeOnly", "deprecated"):
+            if key in schema and not isinstance(schema[key], bool):
+                self.error(f"{at}/{key}", f"{key} must be true or false, not {_describe(schema[key])}", f"write {key}: true")
+        for key in ("title", "description"):
+            if key in schema and not isinstance(schema[key], str):
+                self.error(f"{at}/{key}", f"{key} must be a string, not {_describe(schema[key])}", "quote it")
+        for key in ("additionalProperties", "unevaluatedProperties", "unevaluatedItems", "additionalItems"):
+            if key in schema and not isinstance(schema[key], (bool, dict)):
+                self.error(f"{at}/{key}", f"{key} must be true, false or a schema, not {_describe(schema[key])}", f"write {key}: false, or a schema")
+        if "discriminator" in schema:
+            self.mapping(schema["discriminator"], f"{at}/discriminator", "discriminator", "write {propertyName: <the tag property>}")
+
     def _check_enum(self, values: Any, at: str) -> None:
         if not isinstance(values, list):
             self.error(at, f"enum must be a list, not {_describe(values)}", "write enum: [a, b, c]")
@@ -680,8 +723,8 @@ class Checker:
             return
         reason = pattern_problem(pattern)
         if reason:
-            self.warn(at, f"the generated models cannot check this pattern, so it is left out ({reason})",
-                      "write a pattern without look-around or backreferences, or remove it")
+            self.error(at, f"the pattern is not a regular expression the generated models can compile: {reason}",
+                       "fix the pattern (Python's re or Rust's regex syntax), or remove it")
 
     def _check_discriminator(self, discriminator: Mapping[str, Any], at: str) -> None:
         if not isinstance(discriminator.get("propertyName"), str):
@@ -689,7 +732,7 @@ class Checker:
         mapping = discriminator.get("mapping", {})
         if not self.mapping(mapping, f"{at}/mapping", "discriminator mapping", "map tag values to $refs"):
             return
-        schemas = (self.document.get("components") or {}).get("schemas") or {}
+        schemas = self.component_schemas()
         for value, target in mapping.items():
             where = f"{at}/mapping/{escape_pointer_token(str(value))}"
             if not isinstance(target, str):
@@ -705,7 +748,13 @@ class Checker:
     def check_refs(self) -> None:
         """Every ``$ref`` in the document points somewhere usable; no schema is only itself."""
         for ref, where in _refs(self.document):
-            self.check_ref(ref, where)
+            if ref is None:
+                self.warn(where, "$ref is null (an unquoted '#' starts a YAML comment); read as any value",
+                          "quote the reference: $ref: '#/components/schemas/...'")
+            elif not isinstance(ref, str):
+                self.error(where, f"$ref must be a string, not {_describe(ref)}", "write '#/components/schemas/Name'")
+            else:
+                self.check_ref(ref, where)
         self.check_ref_cycles()
 
     def check_ref(self, ref: str, where: str) -> None:
@@ -757,9 +806,7 @@ class Checker:
     def check_ref_cycles(self) -> None:
         """Schemas that are only a reference to another one (or inherit from it through
         allOf), in a loop that never reaches a real schema: no class can be made of them."""
-        schemas = (self.document.get("components") or {}).get("schemas") or {}
-        if not isinstance(schemas, dict):
-            return
+        schemas = self.component_schemas()
         prefix = "#/components/schemas/"
         edges: dict[str, list[str]] = {}
         for name, schema in schemas.items():
@@ -801,15 +848,14 @@ class Checker:
 # -- helpers -------------------------------------------------------------------------------
 
 
-def _refs(document: Any) -> Iterator[tuple[str, str]]:
-    """Every ``$ref`` string in the document, outside data (examples, defaults, enums)."""
+def _refs(document: Any) -> Iterator[tuple[Any, str]]:
+    """Every ``$ref`` value in the document, outside data (examples, defaults, enums)."""
     stack: list[tuple[Any, str, bool]] = [(document, "#", False)]
     while stack:
         node, where, names = stack.pop()
         if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and not names:
-                yield ref, f"{where}/$ref"
+            if "$ref" in node and not names:
+                yield node["$ref"], f"{where}/$ref"
             for key, value in node.items():
                 key = str(key)
                 if not names and (key in _DATA_KEYWORDS or key.startswith("x-") or (key == "examples" and isinstance(value, list))):
@@ -874,18 +920,24 @@ def _locate_pydantic_error(document: Any, loc: tuple[Any, ...], value: Any) -> t
 
 @functools.lru_cache(maxsize=4096)
 def pattern_problem(pattern: str) -> str:
-    """Why pydantic (which the generated models use) rejects a pattern, or ''.
+    """Why the generated models could not be imported with this pattern, or ''.
 
-    The models stage leaves such patterns out, so the emitted models still import."""
-    try:
-        from pydantic_core import SchemaError, SchemaValidator, core_schema
+    Pydantic compiles a field's pattern when the model class is made, with its Rust engine, or
+    with Python's ``re`` where the models stage sets ``regex_engine="python-re"`` (it does for
+    patterns the Rust engine rejects, e.g. look-around). A pattern both reject breaks the import.
+    """
+    from pydantic_core import SchemaError, SchemaValidator, core_schema
 
-        SchemaValidator(core_schema.str_schema(pattern=pattern))
-    except SchemaError as exc:
-        return str(exc).splitlines()[-1].strip()[:200]
-    except Exception:  # noqa: BLE001 - any other failure: leave the pattern to the models stage
-        return ""
-    return ""
+    reasons = []
+    for engine in ("rust-regex", "python-re"):
+        try:
+            SchemaValidator(core_schema.str_schema(pattern=pattern, regex_engine=engine))
+            return ""
+        except SchemaError as exc:
+            reasons.append(str(exc).splitlines()[-1].strip().removeprefix("error: "))
+        except Exception:  # noqa: BLE001 - anything else: leave the pattern to the models stage
+            return ""
+    return reasons[-1][:200]
 
 
 def _related(a: str, b: str) -> bool:

@@ -136,6 +136,26 @@ def measure(name: str, repeat: int, work: Path) -> Row:
     return row
 
 
+def revision() -> str:
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "an unknown revision"
+    dirty = any(not line.startswith("??") for line in git("status", "--porcelain").splitlines())
+    return f"commit {commit}" + (" plus uncommitted changes" if dirty else "")
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "an unknown CPU"
+
+
 def table(rows: list[Row], repeat: int) -> str:
     yes = {True: "yes", False: "**no**"}
     lines = [
@@ -166,9 +186,9 @@ def main() -> int:
             rows.append(row)
     print(table(rows, args.repeat))
     print()
-    print(f"Measured {date.today().isoformat()} on {platform.machine()} Linux, {os.cpu_count()} cores shared with "
-          f"other work, Python {platform.python_version()}, with `.venv/bin/python scripts/corpus_table.py "
-          f"--repeat {args.repeat}`.")
+    print(f"Measured {date.today().isoformat()} at {revision()} on {cpu_model()} ({platform.machine()}, "
+          f"{os.cpu_count()} cores shared with other work), Python {platform.python_version()}, with "
+          f"`.venv/bin/python scripts/corpus_table.py --repeat {args.repeat}`.")
     return 0 if all(r.imports and r.mypy and r.generated == r.total for r in rows) else 1
 
 

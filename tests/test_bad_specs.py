@@ -276,7 +276,8 @@ def _mutated(place: tuple[Any, ...], junk: Any) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=int(os.environ.get("SDKFORGE_FUZZ_EXAMPLES", "60")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(place=st.sampled_from(_PLACES), junk=_JUNK)
 def test_junk_anywhere_is_an_error_or_correct_code(place: tuple[Any, ...], junk: Any, tmp_path: Path) -> None:
     """Whatever part of a valid spec is replaced by junk, sdkforge reports problems

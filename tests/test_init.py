@@ -14,7 +14,7 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 
@@ -78,8 +78,7 @@ def test_names_come_from_the_title(title: str, package: str, client_class: str) 
 # -- the scaffold ------------------------------------------------------------------------------
 
 
-def test_init_scaffolds_a_repository_whose_loop_works(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_init_scaffolds_a_repository(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     repo = tmp_path / "acme-sdk"
     code, out, err = run_init(capsys, str(repo), "--client-name", "Acme", "--sdkforge-requirement", "sdkforge==0.1.0")
     assert code == 0, err
@@ -109,8 +108,16 @@ def test_init_scaffolds_a_repository_whose_loop_works(tmp_path: Path, capsys: py
 
     smoke = (repo / "tests" / "test_smoke.py").read_text(encoding="utf-8")
     assert "result = client.items.list()" in smoke  # GET /items: the call with nothing required
+    assert 'assert request.path == "/items"' in smoke
+    assert 'assert request.headers["authorization"] == "Bearer " + API_KEY' in smoke
     compile(smoke, "test_smoke.py", "exec")
 
+
+@pytest.mark.slow
+def test_scaffolded_smoke_test_passes_and_catches_a_wrong_path(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = tmp_path / "acme-sdk"
+    assert run_init(capsys, str(repo), "--client-name", "Acme")[0] == 0
     result = generate_and_smoke_test(repo, monkeypatch)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "4 passed" in result.stdout
@@ -186,6 +193,46 @@ def test_spec_is_copied_byte_for_byte_and_json_stays_json(tmp_path: Path, capsys
     assert "API_KEY" not in smoke  # no security scheme: the client takes no key
 
 
+def test_a_spec_inside_the_repository_stays_where_it_is(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "api").mkdir()
+    spec = tmp_path / "api" / "petstore.yml"
+    spec.write_text(scaffold().files[PurePosixPath("spec/openapi.yaml")].decode().replace("Example API", "Pet Store"), encoding="utf-8")
+    code, _, err = run_init(capsys, str(tmp_path), "--spec", str(spec))
+    assert code == 0, err
+    assert not (tmp_path / "spec").exists()
+    settings = tomllib.loads((tmp_path / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["sdkforge"]
+    assert (settings["spec"], settings["package"]) == ("api/petstore.yml", "pet_store")
+    assert load_config(tmp_path / "pyproject.toml").spec_path == tmp_path / "api" / "petstore.yml"
+
+
+def test_a_copied_spec_with_references_to_other_files_is_flagged(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "split.yaml"
+    source.write_text("openapi: 3.1.0\ninfo: {title: Split, version: '1'}\npaths:\n  /a:\n    get:\n      responses:\n"
+                      "        '200': {$ref: 'responses.yaml#/Ok'}\n", encoding="utf-8")
+    (tmp_path / "responses.yaml").write_text("Ok: {description: ok}\n", encoding="utf-8")
+    code, _, err = run_init(capsys, str(tmp_path / "repo"), "--spec", str(source))
+    assert code == 0, err
+    assert "refers to other files (responses.yaml#/Ok): copy them beside spec/openapi.yaml" in err
+
+
+def test_id_and_anchor_references_are_not_other_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "ids.yaml"
+    source.write_text(
+        "openapi: 3.1.0\ninfo: {title: Ids, version: '1'}\n"
+        "components:\n  schemas:\n    Pet:\n      $id: /schemas/pet\n      type: object\n"
+        "      properties: {name: {type: string}}\n"
+        "paths:\n  /pets/{pet_id}:\n    get:\n      operationId: getPet\n      parameters:\n"
+        "        - {name: pet_id, in: path, required: true, schema: {type: integer}}\n"
+        "      responses:\n        '200':\n          description: ok\n          content:\n"
+        "            application/json: {schema: {$ref: '/schemas/pet'}}\n", encoding="utf-8")
+    code, _, err = run_init(capsys, str(tmp_path / "repo"), "--spec", str(source))
+    assert code == 0, err
+    assert "other files" not in err
+    smoke = (tmp_path / "repo" / "tests" / "test_smoke.py").read_text(encoding="utf-8")
+    assert "result = client.pets.get(1)" in smoke
+    assert 'assert request.path == "/pets/1"' in smoke
+
+
 def test_a_spec_with_errors_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = tmp_path / "broken.yaml"
     source.write_text("openapi: 3.1.0\ninfo:\n  title: Broken\npaths:\n  /x:\n    get:\n      responses: 12\n", encoding="utf-8")
@@ -240,29 +287,37 @@ paths:
 """
 
 
-@pytest.mark.parametrize(
-    ("scheme", "check"),
-    [
-        ("{type: apiKey, in: query, name: api-key}", '"api-key=" + API_KEY in request.query.split("&")'),
-        ("{type: http, scheme: basic}", 'request.headers["authorization"] == "Basic c21va2UtdXNlcjpzbW9rZS1wYXNzd29yZA=="'),
-        ("{type: apiKey, in: header, name: X-Api-Key}", 'request.headers["x-api-key"] == API_KEY'),
-    ],
-    ids=["query-key", "basic", "header-key"],
-)
-def test_smoke_test_checks_the_credentials_of_each_auth_kind(
-    scheme: str, check: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+AUTH_SCHEMES = {
+    "query-key": ("{type: apiKey, in: query, name: api-key}", '"api-key=" + API_KEY in request.query.split("&")'),
+    "basic": ("{type: http, scheme: basic}", 'request.headers["authorization"] == "Basic c21va2UtdXNlcjpzbW9rZS1wYXNzd29yZA=="'),
+    "header-key": ("{type: apiKey, in: header, name: X-Api-Key}", 'request.headers["x-api-key"] == API_KEY'),
+}
+
+
+def init_keyed(kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     source = tmp_path / "keyed.yaml"
-    source.write_text(AUTH_SPEC.format(scheme=scheme), encoding="utf-8")
+    source.write_text(AUTH_SPEC.format(scheme=AUTH_SCHEMES[kind][0]), encoding="utf-8")
     repo = tmp_path / "repo"
     code, _, err = run_init(capsys, str(repo), "--spec", str(source))
     assert code == 0, err
-    smoke = (repo / "tests" / "test_smoke.py").read_text(encoding="utf-8")
-    assert f"    assert {check}\n" in smoke
-    assert 'client.things.create(name="smoke", size=1, kind="big")' in smoke
+    return repo
+
+
+@pytest.mark.parametrize("kind", sorted(AUTH_SCHEMES))
+def test_smoke_test_checks_the_credentials_of_each_auth_kind(kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    smoke = (init_keyed(kind, tmp_path, capsys) / "tests" / "test_smoke.py").read_text(encoding="utf-8")
+    assert f"    assert {AUTH_SCHEMES[kind][1]}\n" in smoke
+    assert 'client.things.create(name="smoke", size=1, kind="big")' in smoke  # every required field
     assert "assert result is None" in smoke  # 204: no body
-    result = generate_and_smoke_test(repo, monkeypatch)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["query-key", "basic"])
+def test_credential_checks_pass_against_the_generated_client(kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    result = generate_and_smoke_test(init_keyed(kind, tmp_path, capsys), monkeypatch)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 passed" in result.stdout
 
 
 # -- configuration belongs to the SDK repository ------------------------------------------------

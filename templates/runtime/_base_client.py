@@ -23,8 +23,8 @@ import logging
 import os
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Generic, Optional, TypeVar, Union
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Generic, Optional, TypeVar, Union, cast
 from urllib.parse import quote
 
 import httpx
@@ -125,12 +125,14 @@ def _path_value(value: object) -> str:
 
 def to_jsonable(value: Any) -> Any:
     """Turn models inside a request body into plain JSON data, with the API's field names."""
-    if hasattr(type(value), "model_dump"):  # a pydantic model
+    if hasattr(type(cast(object, value)), "model_dump"):  # a pydantic model
         return value.model_dump(mode="json", by_alias=True, exclude_unset=True)
     if isinstance(value, dict):
-        return {key: to_jsonable(item) for key, item in value.items()}
+        fields = cast("Mapping[Any, Any]", value)
+        return {key: to_jsonable(item) for key, item in fields.items()}
     if isinstance(value, (list, tuple)):
-        return [to_jsonable(item) for item in value]
+        items = cast("Sequence[Any]", value)
+        return [to_jsonable(item) for item in items]
     return value
 
 
@@ -288,7 +290,7 @@ class BaseClient(Generic[_HttpxClientT]):
                     json_body = {}
                 if not isinstance(json_body, dict):
                     raise TypeError("extra_body needs a JSON object request body to merge into")
-                json_body = {**json_body, **to_jsonable(dict(options.extra_body))}
+                json_body = {**cast("dict[str, Any]", json_body), **to_jsonable(dict(options.extra_body))}
             if not isinstance(options.timeout, NotGiven):
                 timeout = options.timeout
         form: Optional[dict[str, Any]] = None
@@ -387,7 +389,7 @@ class BaseClient(Generic[_HttpxClientT]):
                 raise APIResponseValidationError(response, data) from exc
             result = construct_lenient(cast_to, data)
         if isinstance(result, APIModel):
-            result._request_id = response.headers.get("x-request-id")
+            setattr(result, "_request_id", response.headers.get("x-request-id"))  # the runtime's own protected field
         return result
 
     # -- logging (only ever called when the level is enabled) -----------------------------------
@@ -476,7 +478,7 @@ class BaseClient(Generic[_HttpxClientT]):
 class SyncAPIClient(BaseClient[httpx.Client]):
     def __init__(self, *, http_client: Optional[httpx.Client], **settings: Any) -> None:
         if http_client is not None:
-            if not isinstance(http_client, httpx.Client):
+            if not isinstance(cast(object, http_client), httpx.Client):  # callers without a type checker
                 raise TypeError(f"http_client must be an httpx.Client, got {type(http_client).__name__}")
             settings = _timeout_from(http_client, settings)
         super().__init__(**settings)
@@ -565,19 +567,19 @@ class SyncAPIClient(BaseClient[httpx.Client]):
         if wants:
             from ._response import APIResponse  # noqa: PLC0415
 
-            return APIResponse(self, response, cast_to, retries_taken, stream=stream,
+            return APIResponse[Any](self, response, cast_to, retries_taken, stream=stream,
                                stream_format=stream_format, stream_terminator=stream_terminator)
         if stream:
             from ._streaming import Stream  # noqa: PLC0415
 
-            return Stream(cast_to, response, self, stream_format, stream_terminator)
+            return Stream[Any](cast_to, response, self, stream_format, stream_terminator)
         return self._parse(cast_to, response)
 
 
 class AsyncAPIClient(BaseClient[httpx.AsyncClient]):
     def __init__(self, *, http_client: Optional[httpx.AsyncClient], **settings: Any) -> None:
         if http_client is not None:
-            if not isinstance(http_client, httpx.AsyncClient):
+            if not isinstance(cast(object, http_client), httpx.AsyncClient):  # callers without a type checker
                 raise TypeError(f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}")
             settings = _timeout_from(http_client, settings)
         super().__init__(**settings)
@@ -664,12 +666,12 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient]):
         if wants:
             from ._response import AsyncAPIResponse  # noqa: PLC0415
 
-            return AsyncAPIResponse(self, response, cast_to, retries_taken, stream=stream,
+            return AsyncAPIResponse[Any](self, response, cast_to, retries_taken, stream=stream,
                                     stream_format=stream_format, stream_terminator=stream_terminator)
         if stream:
             from ._streaming import AsyncStream  # noqa: PLC0415
 
-            return AsyncStream(cast_to, response, self, stream_format, stream_terminator)
+            return AsyncStream[Any](cast_to, response, self, stream_format, stream_terminator)
         return self._parse(cast_to, response)
 
 
@@ -723,7 +725,8 @@ def _query_params(params: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(value, bool):
             out[key] = "true" if value else "false"
         elif isinstance(value, (list, tuple)):
-            out[key] = ["true" if v is True else "false" if v is False else v for v in value]
+            values = cast("Sequence[Any]", value)
+            out[key] = ["true" if v is True else "false" if v is False else v for v in values]
         else:
             out[key] = value
     return out
@@ -735,7 +738,7 @@ def _secret_values(auth_headers: Mapping[str, str], auth_query: Mapping[str, str
     found: set[str] = set()
     for value in [*auth_headers.values(), *auth_query.values()]:
         found.add(value)
-        scheme, _, token = value.partition(" ")
+        _, _, token = value.partition(" ")
         if token:
             found.add(token.strip())
     return tuple(sorted((s for s in found if len(s) >= _MIN_SECRET_LENGTH), key=len, reverse=True))

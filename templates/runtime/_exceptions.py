@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 import httpx
 
@@ -44,7 +44,7 @@ class APIError(SDKError):
         self.message = message
         self.request = request
         self.body = body
-        error = body if isinstance(body, dict) else {}
+        error = json_object(body) or {}
         self.code: Optional[str] = _optional_str(error.get("code"))
         self.param: Optional[str] = _optional_str(error.get("param"))
         self.type: Optional[str] = _optional_str(error.get("type"))
@@ -137,9 +137,11 @@ def status_error(response: httpx.Response, decoded: Any, *, redact: Optional[Cal
     The message is ``Error code: <status>`` followed by ``error.message`` (or an ``error`` string),
     else by the start of the body; ``redact`` scrubs secrets a server might echo back.
     """
-    error = decoded.get("error") if isinstance(decoded, dict) else None
-    body = error if isinstance(error, dict) else decoded
-    detail: object = error.get("message") if isinstance(error, dict) else error
+    outer = json_object(decoded)
+    error: object = outer.get("error") if outer is not None else None
+    error_object = json_object(error)
+    body: object = error_object if error_object is not None else decoded
+    detail: object = error_object.get("message") if error_object is not None else error
     if not isinstance(detail, str) or not detail:
         if isinstance(decoded, str):
             detail = decoded.strip()
@@ -156,6 +158,11 @@ def status_error(response: httpx.Response, decoded: Any, *, redact: Optional[Cal
     if cls is None:
         cls = InternalServerError if response.status_code >= 500 else APIStatusError
     return cls(message, response=response, body=body)
+
+
+def json_object(value: object) -> Optional[dict[str, Any]]:
+    """A decoded JSON object typed as one (``isinstance`` alone leaves its keys and values unknown)."""
+    return cast("dict[str, Any]", value) if isinstance(value, dict) else None
 
 
 def _optional_str(value: object) -> Optional[str]:

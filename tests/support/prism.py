@@ -15,6 +15,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import types
@@ -49,6 +50,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: on Linux, have the kernel send SIGTERM when the test process
+    dies, so a crashed pytest (a segfault skips every finalizer) leaves no Prism behind."""
+    if sys.platform.startswith("linux"):
+        import ctypes  # noqa: PLC0415
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class PrismMock:
     """``prism mock`` for one spec, as a subprocess in its own process group."""
 
@@ -60,6 +71,7 @@ class PrismMock:
         self._process = subprocess.Popen(
             [str(prism_executable()), "mock", "-h", "127.0.0.1", "-p", str(self.port), *extra_args, str(spec)],
             stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
 
     def wait_until_listening(self, timeout: float = START_TIMEOUT) -> PrismMock:
@@ -123,6 +135,9 @@ class Recorder:
     """httpx clients whose event hooks record every response (and Prism's verdict on it)."""
 
     exchanges: list[Exchange] = field(default_factory=list)
+    # A client given as http_client= is not closed by the SDK client: the recorder closes them.
+    _sync: list[httpx.Client] = field(default_factory=list)
+    _async: list[httpx.AsyncClient] = field(default_factory=list)
 
     def _record(self, response: httpx.Response) -> None:
         raw = response.headers.get("sl-violations")
@@ -148,14 +163,24 @@ class Recorder:
             response.read()
             self._record(response)
 
-        return httpx.Client(event_hooks={"response": [hook]}, timeout=30)
+        self._sync.append(httpx.Client(event_hooks={"response": [hook]}, timeout=30))
+        return self._sync[-1]
 
     def async_client(self) -> httpx.AsyncClient:
         async def hook(response: httpx.Response) -> None:
             await response.aread()
             self._record(response)
 
-        return httpx.AsyncClient(event_hooks={"response": [hook]}, timeout=30)
+        self._async.append(httpx.AsyncClient(event_hooks={"response": [hook]}, timeout=30))
+        return self._async[-1]
+
+    def close(self) -> None:
+        for client in self._sync:
+            client.close()
+
+    async def aclose(self) -> None:
+        for client in self._async:
+            await client.aclose()
 
 
 # --- sample values from a spec --------------------------------------------------------------------
@@ -183,8 +208,14 @@ class Samples:
         self.document = document
 
     def resolve(self, node: Any) -> Any:
+        """Follow ``$ref``s; keywords beside a ``$ref`` (3.1: ``required: [id]`` next to the ref,
+        as petstore-3.1 writes it) are applied on top of the target."""
         seen = 0
+        siblings: list[Mapping[str, Any]] = []
         while isinstance(node, Mapping) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/"):
+            extra = {k: v for k, v in node.items() if k not in ("$ref", "description", "summary")}
+            if extra:
+                siblings.append(extra)
             target: Any = self.document
             for part in node["$ref"][2:].split("/"):
                 target = target[part.replace("~1", "/").replace("~0", "~")]
@@ -192,6 +223,16 @@ class Samples:
             seen += 1
             if seen > 50:
                 raise ValueError(f"$ref cycle at {node}")
+        if siblings and isinstance(node, Mapping):
+            node = dict(node)
+            for extra in reversed(siblings):  # the outermost keyword wins
+                for key, value in extra.items():
+                    if key == "required":
+                        node["required"] = [*node.get("required", ()), *(r for r in value if r not in node.get("required", ()))]
+                    elif key == "properties":
+                        node["properties"] = {**node.get("properties", {}), **value}
+                    else:
+                        node[key] = value
         return node
 
     def value(self, schema: Any, depth: int = 0) -> Any:
@@ -384,15 +425,22 @@ def prism_view(spec: Path, directory: Path) -> Path:
     - a ``discriminator`` mapping is spelled out as an ``enum`` on the property in each ``oneOf``
       member: Prism validates plain JSON Schema and ignores discriminators, so where the
       members differ only by the discriminator's value (ory-kratos' ``method``) every valid
-      body matches several members and ``oneOf`` refuses it.
+      body matches several members and ``oneOf`` refuses it;
+    - ``$ref``s to an ``$id`` (petstore-3.1's ``$ref: /components/schemas/petdetails``), which
+      Prism opens as files, are made local with the generator's own resolution
+      (``generator.refs.canonical_refs``): for such refs the test trusts the generator.
 
     Returns ``spec`` itself when nothing changes.
     """
     import yaml
 
+    from generator.refs import canonical_refs
+
     text = spec.read_text(encoding="utf-8")
     document = json.loads(text) if spec.suffix == ".json" else yaml.load(text, Loader=yaml.CSafeLoader)
-    changed = 0
+    canonical = canonical_refs(document)[0]
+    changed = int(canonical != document)
+    document = canonical
 
     def walk(node: Any) -> None:
         nonlocal changed
@@ -448,6 +496,9 @@ class Call:
     # None when the body is not a closed-world object we can check this way. Prism does not
     # check it: unknown properties pass unless the schema says additionalProperties: false.
     body_properties: frozenset[str] | None = None
+    # Keyword arguments the spec requires (required parameters; required fields of a required
+    # object body): the signature must not give them a default.
+    spec_required: tuple[str, ...] = ()
 
     def method(self, client: object) -> Callable[..., Any]:
         target: Any = client
@@ -498,8 +549,11 @@ def _plan(op: Any, chain: tuple[str, ...], document: Mapping[str, Any], samples:
     skip = ""
     canary = False
     body_properties: frozenset[str] | None = None
+    spec_required: list[str] = []
     for param in op.params:
         raw = spec_params[(param.location.value, param.wire_name.text)]
+        if raw.get("required") and param.location is not ParamLocation.PATH:
+            spec_required.append(param.name)
         # optional query parameters are sent too: they exercise the query encodings (arrays,
         # booleans, styles) that Prism checks; optional headers and cookies are left out
         if not (param.required or param.location in (ParamLocation.PATH, ParamLocation.QUERY)):
@@ -527,6 +581,8 @@ def _plan(op: Any, chain: tuple[str, ...], document: Mapping[str, Any], samples:
             kwargs[op.body.whole.name] = value
         else:
             by_wire = {f.wire_name.text: f for f in op.body.fields}
+            if samples.resolve(raw_op["requestBody"]).get("required"):
+                spec_required += [by_wire[name].name for name in samples.merged(schema)["required"] if name in by_wire]
             extra: dict[str, Any] = {}
             for key, item in (value or {}).items():
                 body_field = by_wire.get(key)
@@ -548,7 +604,7 @@ def _plan(op: Any, chain: tuple[str, ...], document: Mapping[str, Any], samples:
             kwargs[op.stream.switch.name] = False
     path = op.path.text.format(**{p.name: value for p, value in zip(op.path_params, args)})
     return Call(label, op.operation_id, (*chain, op.method_name), tuple(args), kwargs, skip,
-                op.http_method, path, canary and not skip, body_properties)
+                op.http_method, path, canary and not skip, body_properties, tuple(spec_required))
 
 
 # --- what a method declares it returns, and whether a value is one --------------------------------

@@ -6,9 +6,9 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, Union
+from typing import IO, Any, Union, cast
 
 import pydantic
 
@@ -43,18 +43,21 @@ def encode_query(params: Mapping[str, Any], styles: Mapping[str, str] | None = N
             continue
         style = styles.get(key, "default")
         if style == "deepObject" and isinstance(value, Mapping):
-            for sub, item in value.items():
+            fields = cast("Mapping[str, Any]", value)
+            for sub, item in fields.items():
                 if item is not None:
-                    pairs.extend((f"{key}[{sub}]", _scalar(v)) for v in (item if isinstance(item, list) else [item]))
+                    items = cast("Sequence[Any]", item) if isinstance(item, list) else [item]
+                    pairs.extend((f"{key}[{sub}]", _scalar(v)) for v in items)
         elif isinstance(value, (list, tuple)):
+            values = cast("Sequence[Any]", value)
             if style == "form":
-                pairs.append((key, ",".join(_scalar(v) for v in value)))
+                pairs.append((key, ",".join(_scalar(v) for v in values)))
             elif style == "spaceDelimited":
-                pairs.append((key, " ".join(_scalar(v) for v in value)))
+                pairs.append((key, " ".join(_scalar(v) for v in values)))
             elif style == "pipeDelimited":
-                pairs.append((key, "|".join(_scalar(v) for v in value)))
+                pairs.append((key, "|".join(_scalar(v) for v in values)))
             else:
-                pairs.extend((key, _scalar(v)) for v in value)
+                pairs.extend((key, _scalar(v)) for v in values)
         else:
             pairs.append((key, _scalar(value)))
     return pairs
@@ -67,7 +70,8 @@ def encode_form(data: Mapping[str, Any]) -> list[tuple[str, str]]:
         if value is None:
             continue
         if isinstance(value, (list, tuple)):
-            pairs.extend((key, _scalar(v)) for v in value)
+            values = cast("Sequence[Any]", value)
+            pairs.extend((key, _scalar(v)) for v in values)
         else:
             pairs.append((key, _scalar(value)))
     return pairs
@@ -79,17 +83,18 @@ def encode_files(files: Mapping[str, Any]) -> list[tuple[str, Any]]:
     for key, value in files.items():
         if value is None:
             continue
-        items = value if isinstance(value, list) else [value]
+        items = cast("Sequence[Any]", value) if isinstance(value, list) else [value]
         entries.extend((key, _file(item)) for item in items)
     return entries
 
 
 def _file(value: Any) -> Any:
     if isinstance(value, tuple):
-        name, content, *rest = value
+        parts = cast("Sequence[Any]", value)
+        name, content, *rest = parts
         return (name, _content(content), *rest)
     if isinstance(value, os.PathLike):
-        path = Path(value)
+        path = Path(cast("os.PathLike[str]", value))
         return (path.name, path.read_bytes())
     if isinstance(value, bytes):
         return ("upload", value)
@@ -99,7 +104,7 @@ def _file(value: Any) -> Any:
 
 def _content(content: Any) -> Any:
     if isinstance(content, os.PathLike):
-        return Path(content).read_bytes()
+        return Path(cast("os.PathLike[str]", content)).read_bytes()
     if isinstance(content, (bytes, io.IOBase)) or hasattr(content, "read"):
         return content
     raise TypeError(f"expected bytes, a binary file or a path, got {type(content).__name__}")
@@ -108,5 +113,6 @@ def _content(content: Any) -> Any:
 def sequence_header(value: Any) -> str:
     """A header value: lists comma-joined (OpenAPI's simple style)."""
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
-        return ",".join(_scalar(v) for v in value)
+        values = cast("Iterable[Any]", value)
+        return ",".join(_scalar(v) for v in values)
     return _scalar(value)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import functools
 import types
-from typing import Any, Optional, TypeVar, Union, get_args, get_origin
+from collections.abc import Sequence
+from typing import Any, Optional, TypeVar, Union, cast, get_args, get_origin
 
 import pydantic
 from pydantic import ValidationError
@@ -54,7 +55,7 @@ def validate_json(cast_to: Any, content: Union[str, bytes]) -> Any:
     """Parse and validate a JSON document in one pass in pydantic-core."""
     if isinstance(cast_to, type) and issubclass(cast_to, pydantic.BaseModel):
         return cast_to.model_validate_json(content)
-    return type_adapter(cast_to).validate_json(content)
+    return type_adapter(cast(Any, cast_to)).validate_json(content)
 
 
 def construct_lenient(cast_to: Any, data: Any) -> Any:
@@ -66,9 +67,10 @@ def construct_lenient(cast_to: Any, data: Any) -> Any:
     if isinstance(cast_to, type) and issubclass(cast_to, pydantic.BaseModel):
         if not isinstance(data, dict):
             return data
+        given = cast("dict[str, Any]", data)
         values: dict[str, Any] = {}
         by_alias = {(field.alias or name): name for name, field in cast_to.model_fields.items()}
-        for key, value in data.items():
+        for key, value in given.items():
             name = by_alias.get(key)
             if name is None:
                 values[key] = value
@@ -91,7 +93,8 @@ def _field_value(annotation: Any, value: Any) -> Any:
         return value
     if origin is list and isinstance(value, list):
         (item,) = get_args(annotation) or (Any,)
-        return [_field_value(item, v) for v in value]
+        items = cast("Sequence[Any]", value)
+        return [_field_value(item, v) for v in items]
     if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
         return construct_lenient(annotation, value)
     return value

@@ -52,7 +52,7 @@ from typing import (
 import httpx
 import pydantic
 
-from ._exceptions import APIConnectionError, APIError, APIResponseValidationError, APITimeoutError
+from ._exceptions import APIConnectionError, APIError, APIResponseValidationError, APITimeoutError, json_object
 from ._models import construct_lenient, type_adapter
 from ._sse import SSEDecoder
 
@@ -92,7 +92,7 @@ class _Parser:
             # cost of validating a small chunk).
             self.validate = cast_to.__pydantic_validator__.validate_json
         else:
-            self.validate = type_adapter(cast_to).validate_json
+            self.validate = type_adapter(cast(Any, cast_to)).validate_json
 
     def parse(self, data: bytes) -> Any:
         try:
@@ -125,16 +125,19 @@ class _Parser:
             decoded: Any = json.loads(data)
         except ValueError:
             decoded = None
-        error = decoded.get("error") if isinstance(decoded, dict) else None
+        outer = json_object(decoded)
+        error: object = outer.get("error") if outer is not None else None
         if error:
-            if isinstance(error, dict):
-                message = error.get("message")
+            error_object = json_object(error)
+            if error_object is not None:
+                message = error_object.get("message")
                 text = message if isinstance(message, str) and message else _DEFAULT_ERROR
-                raise APIError(text, self.response.request, body=error)
+                raise APIError(text, self.response.request, body=error_object)
             raise APIError(error if isinstance(error, str) else _DEFAULT_ERROR, self.response.request, body=decoded)
         if event == b"error":
-            if isinstance(decoded, dict) and isinstance(decoded.get("message"), str) and decoded["message"]:
-                text = decoded["message"]
+            message = outer.get("message") if outer is not None else None
+            if isinstance(message, str) and message:
+                text = message
             else:
                 text = data.decode("utf-8", "replace").strip() or _DEFAULT_ERROR
             raise APIError(text, self.response.request, body=decoded if decoded is not None else data.decode("utf-8", "replace"))

@@ -5,11 +5,13 @@
 from __future__ import annotations
 
 from pydantic import RootModel
-from typing import Optional, Union
+from . import stop_configuration_variant2
 
 
-class StopConfiguration(RootModel[Optional[Union[str, "StopConfiguration"]]]):
-    root: Optional[Union[str, "StopConfiguration"]]
+class StopConfiguration(
+    RootModel[str | stop_configuration_variant2.StopConfigurationVariant2 | None]
+):
+    root: str | stop_configuration_variant2.StopConfigurationVariant2 | None
     """
     Not supported with latest reasoning models `o3` and `o4-mini`.
 

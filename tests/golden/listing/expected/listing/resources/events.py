@@ -15,7 +15,7 @@ from .._runtime._response import (
     to_streamed_response_wrapper,
 )
 from .._runtime._streaming import AsyncStream, Stream
-from .._runtime._types import NOT_GIVEN, Body, Headers, NotGiven, Query, Timeout, strip_not_given
+from .._runtime._types import NOT_GIVEN, Body, Headers, NotGiven, Query, Timeout
 from ..types.item import Item
 
 if TYPE_CHECKING:

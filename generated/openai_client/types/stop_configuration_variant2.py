@@ -8,11 +8,5 @@ from typing import Annotated
 from pydantic import Field, RootModel
 
 
-class StopConfiguration(RootModel[list[str]]):
+class StopConfigurationVariant2(RootModel[list[str]]):
     root: Annotated[list[str], Field(max_length=4, min_length=1)]
-    """
-    Not supported with latest reasoning models `o3` and `o4-mini`.
-
-    Up to 4 sequences where the API will stop generating further tokens. The returned text will not contain the stop sequence.
-
-    """
