@@ -24,6 +24,10 @@ $(NODE_STAMP): package.json package-lock.json
 generate: $(STAMP)
 	$(BIN)/sdkforge generate
 
+## Exit 1 with a diff when generated/ is not what spec/ and the templates produce now (writes nothing).
+check: $(STAMP)
+	$(BIN)/sdkforge check
+
 ## The whole test suite, slow tests included (what CI runs).
 test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest

@@ -139,24 +139,23 @@ class Docstring:
     @property
     def literal(self) -> str:
         body = "\n".join(self.lines)
-        escaped = (
-            body.replace("\\", "\\\\")
-            .replace('"""', '\\"\\"\\"')
-            .translate(_CONTROL_ESCAPES)
-        )
-        if escaped.endswith('"'):
-            escaped += " "
+        escaped = escape_invisible(body.replace("\\", "\\\\").replace('"""', '\\"\\"\\"'))
+        if escaped.endswith('"') and (len(escaped) - len(escaped[:-1].rstrip("\\")) - 1) % 2 == 0:
+            escaped = escaped[:-1] + '\\"'  # an unescaped last quote would merge with the closing ones
         return f'"""{escaped}\n"""' if "\n" in escaped else f'"""{escaped}"""'
 
     def __bool__(self) -> bool:
         return bool(self.lines)
 
 
-# Control characters other than newline and tab would end up raw in source; escape them.
-_CONTROL_ESCAPES = {
-    code: f"\\x{code:02x}"
-    for code in [*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F]
-} | {0x2028: "\\u2028", 0x2029: "\\u2029", 0x85: "\\x85", 0x0C: "\\x0c"}
+def escape_invisible(text: str) -> str:
+    """``text`` (the inside of a non-raw string literal) with every character that is not
+    printable spelled as an escape: control characters (NUL, CR, ESC...), line and paragraph
+    separators, and format characters such as right-to-left overrides, which would make the
+    source read differently from what it does ("Trojan Source"). Newlines and tabs stay."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch in "\n\t" else ascii(ch)[1:-1] for ch in text)
 
 
 class ParamStyle(enum.Enum):

@@ -8,9 +8,11 @@ lowered with exactly those names. A check after the fact confirms every reported
 from __future__ import annotations
 
 import ast
+import io
 import json
 import keyword
 import re
+import tokenize
 import tempfile
 import warnings
 from collections.abc import Mapping
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpecError, SpecProblem
-from .ir import Model
+from .ir import Model, escape_invisible
 from .lower import nullable_object
 from . import naming
 from .naming import escape_ref_token
@@ -92,7 +94,7 @@ def build_models(document: Mapping[str, Any], hoisted: tuple[Model, ...], label:
             except DatamodelError as exc:  # a schema the validate stage let through: where, not a traceback
                 raise SpecError([_datamodel_problem(label, exc)]) from None
         sources = {
-            path.stem: path.read_text(encoding="utf-8")
+            path.stem: visible_strings(path.read_text(encoding="utf-8"))
             for path in sorted(output.glob("*.py"))
             if path.name != "__init__.py"  # the types package's own __init__ is ours
         }
@@ -116,6 +118,46 @@ def _datamodel_problem(label: str, exc: Exception) -> SpecProblem:
     reason = text.split(": ", 1)[-1] if found else text
     return SpecProblem(label, where, f"datamodel-code-generator cannot make a model of this schema: {reason[:300]}",
                        "check the schema's keywords and their values")
+
+
+def visible_strings(source: str) -> str:
+    """``source`` with the invisible characters of every string literal and comment written as escapes.
+
+    datamodel-code-generator copies descriptions into docstrings with only backslashes,
+    triple quotes and NUL escaped: control characters, carriage returns and right-to-left
+    overrides from the spec would stand raw in the source (changing what a docstring says, or
+    what a reader sees). The values stay the same; only their spelling changes."""
+    if all(ch.isprintable() or ch in "\n\t" for ch in source):
+        return source
+    lines = io.StringIO(source).readlines()
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+    pieces: list[str] = []
+    done = 0
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type not in (tokenize.STRING, tokenize.COMMENT):
+                continue
+            begin = starts[token.start[0] - 1] + token.start[1]
+            end = starts[token.end[0] - 1] + token.end[1]
+            text = source[begin:end]
+            if token.type == tokenize.COMMENT:
+                pieces.append(source[done:begin] + escape_invisible(text))
+                done = end
+                continue
+            prefix = text[: len(text) - len(text.lstrip("rRbBuUfF"))]
+            if "f" in prefix.lower() or all(ch.isprintable() or ch in "\n\t" for ch in text):
+                respelled = text  # nothing to do (datamodel-code-generator writes no f-strings)
+            elif "r" in prefix.lower() or re.search(r"(?<!\\)(?:\\\\)*\\[^\x20-\x7e]", text):
+                respelled = repr(ast.literal_eval(text))  # escapes cannot be added inside: spell it anew
+            else:
+                respelled = escape_invisible(text)
+            pieces.append(source[done:begin] + respelled)
+            done = end
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        return source  # not Python: the format stage reports it
+    return "".join(pieces) + source[done:]
 
 
 def _keyword_safe(document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:

@@ -94,10 +94,14 @@ def _method_from_operation(op: OperationKey, resource_words: list[str]) -> str:
             lowered = [w.lower() for w in words]
             drop = set(resource_words) | {naming.singular(w) for w in resource_words}
             kept = [lowered[0]] + [w for w in lowered[1:] if w not in drop and not _VERSION_SEGMENT.fullmatch(w)]
-            return naming.snake_identifier("_".join(kept), fallback=op.http_method)
+            if not (len(kept) == 1 and kept[0] in drop):  # "chat" on client.chat: say what it does instead
+                return naming.snake_identifier("_".join(kept), fallback=op.http_method)
     if op.http_method == "get":
         segments = _segments(op.path)
-        return "retrieve" if segments and segments[-1].startswith("{") else "list"
+        if not segments or segments[-1].startswith("{"):
+            return "retrieve"
+        # /models -> list, /health -> retrieve: a singular name is one thing, not a collection
+        return "retrieve" if naming.singular(segments[-1]) == segments[-1] else "list"
     return _VERB_NAMES.get(op.http_method, op.http_method)
 
 

@@ -264,8 +264,8 @@ def test_fixture_packages_and_their_overload_types_pass_mypy_strict(packages: Pa
         "from ndjson_client import Llama, Stream\n"
         "from ndjson_client.types import GenerateResponse, GenerateStreamEvent\n"
         "def f(c: Llama) -> None:\n"
-        "    assert_type(c.generate.generate(model='m'), GenerateResponse)\n"
-        "    assert_type(c.generate.generate(model='m', stream=False), Stream[GenerateStreamEvent])\n",
+        "    assert_type(c.generate.create(model='m'), GenerateResponse)\n"
+        "    assert_type(c.generate.create(model='m', stream=False), Stream[GenerateStreamEvent])\n",
         encoding="utf-8",
     )
     result = subprocess.run(
@@ -295,11 +295,11 @@ def test_ndjson_default_on_streams_without_the_switch_and_parses_json_with_it_of
               headers={"content-type": "application/x-ndjson"}),
         Reply(body={"model": "m", "response": "Hello", "done": True, "eval_count": 2}),
     )
-    events = list(client.generate.generate(model="m", prompt="hi"))
+    events = list(client.generate.create(model="m", prompt="hi"))
     assert [type(e) for e in events] == [types.GenerateStreamEvent] * 2
     assert "".join(e.response for e in events) == "Hello" and events[1].model_extra == {"x": 1}
     assert "stream" not in server.requests[0].json()  # left out: the server's default (true) applies
-    whole = client.generate.generate(model="m", prompt="hi", stream=False)
+    whole = client.generate.create(model="m", prompt="hi", stream=False)
     assert isinstance(whole, types.GenerateResponse) and whole.eval_count == 2
     assert server.requests[1].json()["stream"] is False
 
@@ -308,7 +308,7 @@ def test_ndjson_error_line_raises_with_the_servers_message(packages: Path, serve
     module = package(packages, "ndjson")
     client = module.Llama(base_url=server.base_url, max_retries=0)
     server.reply(Reply(chunks=ndjson({"status": "pulling"}, {"error": "model 'x' not found"}), headers={"content-type": "application/x-ndjson"}))
-    stream = client.pull.pull(model="x", stream=True)
+    stream = client.pull.create(model="x", stream=True)
     assert next(stream).status == "pulling"
     with pytest.raises(module.APIError, match="model 'x' not found"):
         next(stream)
@@ -337,8 +337,8 @@ def test_openapi_32_sse_envelope_and_event_union(packages: Path, server: Scripte
         Reply(chunks=[b"event: created\ndata: {\"id\": 1, \"name\": \"x\"}\n\n",
                       b"event: deleted\ndata: {\"id\": 1, \"deleted\": true}\n\n"]),
     )
-    assert [c.delta for c in client.chat.chat(message="hi", stream=True)] == ["a", "b"]
-    created, deleted = list(client.watch.watch())
+    assert [c.delta for c in client.chat.create(message="hi", stream=True)] == ["a", "b"]
+    created, deleted = list(client.watch.retrieve())
     assert isinstance(created, types.Created) and created.name == "x"
     assert isinstance(deleted, types.Deleted) and deleted.deleted is True
 
@@ -354,9 +354,9 @@ def test_openapi_32_json_lines_and_json_text_sequences(packages: Path, server: S
         Reply(chunks=[b'\x1e{"level": "info", "message": "a"}\n\x1e{"level":', b' "debug",\n "message": "b"}\n', b'\x1e{"level": "error", "message": "c"}\n'],
               headers={"content-type": "application/json-seq"}),
     )
-    lines = list(client.logs.logs())
+    lines = list(client.logs.list())
     assert [(line.level, line.message) for line in lines] == [("info", "a"), ("debug", "b"), ("error", "c")]
-    records = list(client.feed.feed())
+    records = list(client.feed.retrieve())
     assert all(isinstance(r, types.LogLine) for r in records)
     assert [(r.level, r.message) for r in records] == [("info", "a"), ("debug", "b"), ("error", "c")]
 
@@ -369,14 +369,14 @@ def test_openapi_31_text_events_and_stream_twins(packages: Path, server: Scripte
     )
     client = module.Sse(base_url=server.base_url, max_retries=0)
     # Text items are the text; "[DONE]" is just text here (no terminator for a text stream).
-    assert list(client.ticker.ticker()) == ["101.5", "[DONE]", "line one\nline two"]
+    assert list(client.ticker.retrieve()) == ["101.5", "[DONE]", "line one\nline two"]
     assert [c.delta for c in client.chat.chat_stream(prompt="p")] == ["x"]
     assert server.requests[1].path == "/v1/chat"
     server.reply(Reply(chunks=[b'data: {"text": "a"}\n\n', b"data: [DONE]\n\n", b"data: [END]\n\n", b'data: {"text": "late"}\n\n']))
     with pytest.raises(module.APIResponseValidationError):  # "[DONE]" is no end marker here: the spec says "[END]"
-        list(client.tokens.tokens())
+        list(client.tokens.list())
     server.reply(Reply(chunks=[b'data: {"text": "a"}\n\n', b"data: [END]\n\n", b'data: {"text": "late"}\n\n']))
-    assert [t.text for t in client.tokens.tokens()] == ["a"]
+    assert [t.text for t in client.tokens.list()] == ["a"]
 
 
 def test_async_ndjson_default_on(packages: Path, server: ScriptedServer) -> None:
@@ -385,7 +385,7 @@ def test_async_ndjson_default_on(packages: Path, server: ScriptedServer) -> None
 
     async def run() -> list[str]:
         async with module.AsyncLlama(base_url=server.base_url, max_retries=0) as client:
-            stream = await client.generate.generate(model="m")
+            stream = await client.generate.create(model="m")
             assert isinstance(stream, module.AsyncStream)
             return [event.model_extra["status"] async for event in stream]
 

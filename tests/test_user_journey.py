@@ -154,9 +154,9 @@ def test_a_user_builds_an_sdk_repository_with_the_wheel(wheel: Path, tmp_path: P
         "import ollama\n"
         "from ollama import Ollama\n"
         "with Ollama(api_key='journey-key', base_url=sys.argv[1], max_retries=0) as client:\n"
-        "    version = client.version.version()\n"
-        "    chat = client.chat.chat(model='llama3.2', messages=[{'role': 'user', 'content': 'Why is the sky blue?'}], stream=False)\n"
-        "    events = [event.response for event in client.generate.generate(model='llama3.2', prompt='Say hello')]\n"
+        "    version = client.version.retrieve()\n"
+        "    chat = client.chat.create(model='llama3.2', messages=[{'role': 'user', 'content': 'Why is the sky blue?'}], stream=False)\n"
+        "    events = [event.response for event in client.generate.create(model='llama3.2', prompt='Say hello')]\n"
         "print(json.dumps({'module': ollama.__file__, 'version': version.version, 'chat': chat.message.content,\n"
         "                  'done': chat.done, 'events': events}))\n"
     )

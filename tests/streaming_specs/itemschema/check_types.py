@@ -9,14 +9,14 @@ from items_client.types import Created, Deleted, LogLine, Reply, ReplyChunk
 
 
 def sync_types(client: Items) -> None:
-    assert_type(client.chat.chat(message="hi"), Reply)
-    assert_type(client.chat.chat(message="hi", stream=True), Stream[ReplyChunk])
-    assert_type(client.watch.watch(), Stream[Created | Deleted])
-    assert_type(client.logs.logs(), Stream[LogLine])
-    assert_type(client.feed.feed(), Stream[LogLine])
+    assert_type(client.chat.create(message="hi"), Reply)
+    assert_type(client.chat.create(message="hi", stream=True), Stream[ReplyChunk])
+    assert_type(client.watch.retrieve(), Stream[Created | Deleted])
+    assert_type(client.logs.list(), Stream[LogLine])
+    assert_type(client.feed.retrieve(), Stream[LogLine])
 
 
 async def async_types(client: AsyncItems) -> None:
-    assert_type(await client.chat.chat(message="hi", stream=True), AsyncStream[ReplyChunk])
-    async for line in await client.logs.logs():
+    assert_type(await client.chat.create(message="hi", stream=True), AsyncStream[ReplyChunk])
+    async for line in await client.logs.list():
         assert_type(line, LogLine)

@@ -9,12 +9,12 @@ from sse31_client.types import ChatChunk, ChatResponse, ExecutionEvent, Token
 
 
 def sync_types(client: Sse) -> None:
-    assert_type(client.chat.chat(prompt="p"), ChatResponse)
+    assert_type(client.chat.create(prompt="p"), ChatResponse)
     assert_type(client.chat.chat_stream(prompt="p"), Stream[ChatChunk])
     assert_type(client.executions.stream("ex_1"), Stream[ExecutionEvent])
-    assert_type(client.ticker.ticker(), Stream[str])
-    assert_type(client.tokens.tokens(), Stream[Token])
+    assert_type(client.ticker.retrieve(), Stream[str])
+    assert_type(client.tokens.list(), Stream[Token])
 
 
 async def async_types(client: AsyncSse) -> None:
-    assert_type(await client.ticker.ticker(), AsyncStream[str])
+    assert_type(await client.ticker.retrieve(), AsyncStream[str])
