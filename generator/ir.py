@@ -8,6 +8,7 @@ Python type annotation is spelled by ``TypeRef.annotation`` alone.
 from __future__ import annotations
 
 import enum
+import re
 import shlex
 from dataclasses import dataclass, field
 
@@ -146,6 +147,10 @@ class Docstring:
 
     def __bool__(self) -> bool:
         return bool(self.lines)
+
+
+_HTTP_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_NOT_TOKEN = re.compile(r"[^!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 def escape_invisible(text: str) -> str:
@@ -615,6 +620,16 @@ class Api:
     @property
     def operation_count(self) -> int:
         return sum(len(r.operations) for r in self.all_resources)
+
+    @property
+    def user_agent_product(self) -> PyString | None:
+        """``package/version`` for the User-Agent header when the spec's ``info.version`` is not
+        an HTTP token (spaces, quotes, line breaks, non-ASCII: a header cannot carry them, and
+        every request would fail); None when ``__version__`` can be used as it is."""
+        if _HTTP_TOKEN.fullmatch(self.version.text):
+            return None
+        version = _NOT_TOKEN.sub("-", self.version.text).strip("-") or "unknown"
+        return PyString(f"{self.package}/{version}")
 
     @property
     def default_header(self) -> str:

@@ -69,36 +69,18 @@ class ModelsModule:
 
 
 def build_models(document: Mapping[str, Any], hoisted: tuple[Model, ...], label: str) -> ModelsModule:
-    """Run datamodel-code-generator once and read back, from its model metadata, which class
+    """Run datamodel-code-generator (once, or twice when its split output is unusable) and read
+    back, from its model metadata, which class
     each component schema became and where: the IR then uses exactly those names."""
-    from datamodel_code_generator import Error as DatamodelError
-    from datamodel_code_generator import InputFileType, generate  # heavy: import only when used
-
     normalized, renamed = _keyword_safe(normalize_for_models(document, hoisted))
     if not normalized["components"]["schemas"]:
         return ModelsModule({}, {}, {})
-    with tempfile.TemporaryDirectory(prefix="sdkforge-models-") as scratch:
-        output, metadata = Path(scratch) / "models", Path(scratch) / "models.json"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # its format warnings are about models we do not change
-            try:
-                generate(
-                    normalized,
-                    input_file_type=InputFileType.OpenAPI,
-                    output=output,
-                    emit_model_metadata=metadata,
-                    custom_file_header=MODELS_HEADER,
-                    module_split_mode="single",
-                    **DATAMODEL_OPTIONS,
-                )
-            except DatamodelError as exc:  # a schema the validate stage let through: where, not a traceback
-                raise SpecError([_datamodel_problem(label, exc)]) from None
-        sources = {
-            path.stem: visible_strings(path.read_text(encoding="utf-8"))
-            for path in sorted(output.glob("*.py"))
-            if path.name != "__init__.py"  # the types package's own __init__ is ours
-        }
-        entries = json.loads(metadata.read_text(encoding="utf-8"))["models"]
+    sources, entries = _run_datamodel(normalized, label, split=True)
+    if _self_referring(sources):
+        # In one-module-per-class mode the generator sometimes names a union's members after the
+        # union (allOf over a oneOf, for one), which then refers to itself. One module is always
+        # right, only not lazy: use it for such specs.
+        sources, entries = _run_datamodel(normalized, label, split=False)
     classes: dict[str, str] = {}
     modules: dict[str, str] = {}
     for entry in entries:
@@ -109,6 +91,49 @@ def build_models(document: Mapping[str, Any], hoisted: tuple[Model, ...], label:
             modules[ref] = str(entry["module"])
     _check_classes(sources, classes, modules, label)
     return ModelsModule(sources, classes, modules)
+
+
+def _run_datamodel(normalized: Mapping[str, Any], label: str, split: bool) -> tuple[dict[str, str], list[Any]]:
+    """Module name -> source, and the model metadata entries."""
+    from datamodel_code_generator import Error as DatamodelError
+    from datamodel_code_generator import InputFileType, generate  # heavy: import only when used
+
+    with tempfile.TemporaryDirectory(prefix="sdkforge-models-") as scratch:
+        output = Path(scratch) / ("models" if split else "_models.py")
+        metadata = Path(scratch) / "models.json"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # its format warnings are about models we do not change
+            try:
+                generate(
+                    normalized,
+                    input_file_type=InputFileType.OpenAPI,
+                    output=output,
+                    emit_model_metadata=metadata,
+                    custom_file_header=MODELS_HEADER,
+                    **({"module_split_mode": "single"} if split else {}),
+                    **DATAMODEL_OPTIONS,
+                )
+            except DatamodelError as exc:  # a schema the validate stage let through: where, not a traceback
+                raise SpecError([_datamodel_problem(label, exc)]) from None
+        files = sorted(output.glob("*.py")) if split else [output]
+        sources = {
+            path.stem: visible_strings(path.read_text(encoding="utf-8"))
+            for path in files
+            if path.name != "__init__.py"  # the types package's own __init__ is ours
+        }
+        entries = json.loads(metadata.read_text(encoding="utf-8"))["models"]
+    if not split:
+        entries = [{**entry, "module": "_models"} for entry in entries]
+    return sources, entries
+
+
+def _self_referring(sources: Mapping[str, str]) -> list[str]:
+    found = []
+    for source in sources.values():
+        for node in ast.parse(source).body:
+            if isinstance(node, ast.ClassDef) and _root_is_itself(node):
+                found.append(node.name)
+    return sorted(found)
 
 
 def _datamodel_problem(label: str, exc: Exception) -> SpecProblem:

@@ -346,9 +346,9 @@ def test_hostile_text_in_every_slot(baseline: dict[PurePosixPath, str], tmp_path
     assert_same_shape(files, baseline)
     assert_faithful(files, text, len(HOSTILE))
     assert_names_are_safe(files, baseline)
-    for source in files.values():  # bidirectional controls never reach the source raw (Trojan Source)
-        assert not any(ch in source for ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-        assert "\x00" not in source and "\r" not in source
+    for path, source in files.items():  # no control or bidirectional character stands raw in code (Trojan Source)
+        if path.suffix == ".py":
+            assert all(ch.isprintable() or ch in "\n\t" for ch in source), (path, [ch for ch in source if not ch.isprintable() and ch not in "\n\t"][:5])
     package = imported(files, tmp_path, "inj")
     try:
         exercise(package, server, text, len(HOSTILE))
