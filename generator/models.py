@@ -24,7 +24,7 @@ from .errors import SpecError, SpecProblem
 from .ir import Model, escape_invisible
 from .lower import nullable_object
 from . import naming
-from .naming import escape_ref_token
+from .naming import RESERVED_CLASS_NAMES, escape_ref_token
 
 # allOf becomes subclassing; a spec may narrow a field's type in the subclass (an enum of
 # fewer values, say), which pydantic accepts and mypy reports as an incompatible override.
@@ -72,7 +72,7 @@ def build_models(document: Mapping[str, Any], hoisted: tuple[Model, ...], label:
     """Run datamodel-code-generator (once, or twice when its split output is unusable) and read
     back, from its model metadata, which class
     each component schema became and where: the IR then uses exactly those names."""
-    normalized, renamed = _keyword_safe(normalize_for_models(document, hoisted))
+    normalized, renamed = _safe_class_names(normalize_for_models(document, hoisted))
     if not normalized["components"]["schemas"]:
         return ModelsModule({}, {}, {})
     sources, entries = _run_datamodel(normalized, label, split=True)
@@ -185,17 +185,20 @@ def visible_strings(source: str) -> str:
     return "".join(pieces) + source[done:]
 
 
-def _keyword_safe(document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def _safe_class_names(document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """The document with schemas renamed whose module name would be a keyword, and the renamed
     pointers mapped back to the original ones.
 
     datamodel-code-generator names a model's module after its class in snake case, keyword or
-    not (a schema ``class`` gave ``from ..types.class import Class``); such a schema goes to it
-    as ``classModel`` (class ``ClassModel`` in module ``class_model``)."""
+    not (a schema ``class`` gave ``from ..types.class import Class``), and does not know the
+    names the resource modules import (a schema ``list`` became a class ``List`` that shadowed
+    ``typing.List`` there). Such a schema goes to it as ``classModel`` (class ``ClassModel``
+    in module ``class_model``)."""
     schemas = document["components"]["schemas"]
     renames: dict[str, str] = {}
     for name in schemas:
-        if keyword.iskeyword(re.sub(r"[^0-9A-Za-z]", "", str(name)).lower()):
+        pascal = "".join(w[:1].upper() + w[1:] for w in re.split(r"[^0-9A-Za-z]+", str(name)) if w)
+        if keyword.iskeyword(pascal.lower()) or pascal in RESERVED_CLASS_NAMES or name in RESERVED_CLASS_NAMES:
             new = f"{name}Model"
             while new in schemas or new in renames.values():
                 new += "_"

@@ -23,11 +23,15 @@ RESERVED_CLASS_NAMES = frozenset(
         "AwareDatetime", "NaiveDatetime", "Optional", "Union", "Enum", "StrEnum", "IntEnum", "Stream",
         "AsyncStream", "NotGiven", "Omit", "Headers", "Query", "Body", "Timeout", "datetime", "date",
         "time", "timedelta", "UUID", "Decimal", "TypeAlias", "Dict", "List", "Path", "Mapping",
-        "Sequence", "SyncAPIClient", "AsyncAPIClient", "RequestOptions", "Type",
+        "Sequence", "SyncAPIClient", "AsyncAPIClient", "RequestOptions", "Type", "FileTypes", "TYPE_CHECKING",
     }
 )
 # Keyword arguments every generated method takes besides the spec's parameters.
-RESERVED_PARAMETER_NAMES = frozenset({"self", "extra_headers", "extra_query", "extra_body", "timeout"})
+RESERVED_PARAMETER_NAMES = frozenset({"self", "extra_headers", "extra_query", "extra_body", "timeout"}) | frozenset(
+    # ...and names a method's body uses, which a parameter of that name would shadow: the
+    # helpers it calls, its local variable, and the builtins ``cast_to`` may name.
+    {"result", "format_path", "strip_not_given", "RequestOptions", "str", "int", "float", "bool", "bytes", "object"}
+)
 # Public attributes of the runtime's clients and resources: a resource may not take their names.
 RESERVED_ATTRIBUTES = frozenset(
     {
