@@ -234,11 +234,11 @@ def test_spec_text_in_examples_stays_data(tmp_path: Path) -> None:
     path.write_text(json.dumps(spec), encoding="utf-8")
     files = generate(path, Config(spec="openapi.json", package="t", client_class="T"))
     readme = next(text for p, text in files.items() if str(p) == "README.md")
-    calls = [b for b in python_blocks(readme) if "client.run" in b]
+    calls = [b for b in python_blocks(readme) if "client.run.create" in b]  # POST /run -> client.run.create
     assert calls
     for block in calls:
         tree = ast.parse(block)
-        call = next(n for n in ast.walk(tree) if isinstance(n, ast.Call) and n.keywords and ast.unparse(n.func).endswith(".run"))
+        call = next(n for n in ast.walk(tree) if isinstance(n, ast.Call) and n.keywords and ast.unparse(n.func).endswith(".run.create"))
         assert ast.literal_eval(call.keywords[0].value) == hostile
         assert "import os" not in {ast.unparse(n) for n in tree.body}
 
