@@ -36,7 +36,7 @@ class SpecProblem:
         if self.line is not None:
             where += f":{self.line}:{self.column or 1}"
         label = "warning: " if self.is_warning else ""
-        text = f"{where}: {_printable(self.pointer)}: {label}{_printable(self.message)}"
+        text = f"{where}: {_printable(_short_pointer(self.pointer))}: {label}{_printable(self.message)}"
         return f"{text} ({_printable(self.hint)})" if self.hint else text
 
     def as_error(self) -> SpecProblem:
@@ -69,6 +69,14 @@ def escape_pointer_token(token: str) -> str:
 
 def pointer(*tokens: str | int) -> str:
     return "#/" + "/".join(escape_pointer_token(str(t)) for t in tokens) if tokens else "#"
+
+
+def _short_pointer(pointer: str, limit: int = 80) -> str:
+    """The pointer as shown: a token longer than ``limit`` is cut (a 10,000-character schema
+    name would otherwise fill the terminal)."""
+    if len(pointer) <= limit:
+        return pointer
+    return "/".join(t if len(t) <= limit else f"{t[:limit - 20]}...({len(t):,} chars)" for t in pointer.split("/"))
 
 
 def _printable(text: str) -> str:

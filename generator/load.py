@@ -197,7 +197,7 @@ def _parse_json(text: str, fail: Any) -> tuple[Any, list[tuple[int, str, int, in
     except ValueError as exc:
         raise fail(f"not valid JSON: {exc}", "write numbers as numbers: JSON has no NaN or Infinity") from None
     except RecursionError:
-        raise fail("not readable: the JSON is nested too deeply", "move nested schemas into components/schemas and $ref them", 1, 1) from None
+        raise fail(f"nested more than {MAX_DEPTH} levels deep (too deep to read)", "move nested schemas into components/schemas and $ref them", 1, 1) from None
     if duplicates:  # JSON gives no positions to the hook: find each key's line in the text
         locator = _Locator(text, True)
         where = _pointers_of_mappings(document, {d[0] for d in duplicates})
@@ -227,10 +227,11 @@ def _parse_yaml(text: str, fail: Any) -> tuple[Any, list[tuple[int, str, int, in
             tag = getattr(exc, "problem", "") or ""
             reason, hint = f"unsupported YAML tag: {tag.split('tag ')[-1]}", "OpenAPI documents use plain YAML: remove the tag"
         elif "maximum nesting depth" in reason:
-            hint = "move nested schemas into components/schemas and $ref them"
+            raise fail(f"nested more than {MAX_DEPTH} levels deep (too deep to read)",
+                       "move nested schemas into components/schemas and $ref them", line, column) from None
         raise fail(f"not valid YAML: {reason}", hint, line, column) from None
     except RecursionError:
-        raise fail("not readable: the YAML is nested too deeply", "move nested schemas into components/schemas and $ref them", 1, 1) from None
+        raise fail(f"nested more than {MAX_DEPTH} levels deep (too deep to read)", "move nested schemas into components/schemas and $ref them", 1, 1) from None
     finally:
         loader.dispose()
     return document, loader.duplicates

@@ -246,8 +246,12 @@ class Lowering:
             for top in sorted(p for p in paths if len(p) == 1)
         }
 
+        children_of: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+        for child in sorted(paths):  # once, not once per resource (5,000 operations made that quadratic)
+            children_of.setdefault(child[:-1], []).append(child)
+
         def build(path: tuple[str, ...]) -> Resource:
-            children = tuple(build(child) for child in sorted(paths) if len(child) == len(path) + 1 and child[: len(path)] == path)
+            children = tuple(build(child) for child in children_of.get(path, ()))
             attribute = path[-1] + "_" if path[-1] in naming.RESERVED_ATTRIBUTES else path[-1]
             return Resource(attribute, class_names[path], module_of[path[:1]], tuple(by_resource.get(path, ())), children)
 

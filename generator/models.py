@@ -13,6 +13,7 @@ import json
 import keyword
 import re
 import tokenize
+import unicodedata
 import tempfile
 import warnings
 from collections.abc import Mapping
@@ -23,7 +24,6 @@ from typing import Any
 from .errors import SpecError, SpecProblem
 from .ir import Model, escape_invisible
 from .lower import nullable_object
-from . import naming
 from .naming import RESERVED_CLASS_NAMES, escape_ref_token
 
 # allOf becomes subclassing; a spec may narrow a field's type in the subclass (an enum of
@@ -69,18 +69,16 @@ class ModelsModule:
 
 
 def build_models(document: Mapping[str, Any], hoisted: tuple[Model, ...], label: str) -> ModelsModule:
-    """Run datamodel-code-generator (once, or twice when its split output is unusable) and read
-    back, from its model metadata, which class
+    """Run datamodel-code-generator once and read back, from its model metadata, which class
     each component schema became and where: the IR then uses exactly those names."""
     normalized, renamed = _safe_class_names(normalize_for_models(document, hoisted))
     if not normalized["components"]["schemas"]:
         return ModelsModule({}, {}, {})
-    sources, entries = _run_datamodel(normalized, label, split=True)
-    if _self_referring(sources):
-        # In one-module-per-class mode the generator sometimes names a union's members after the
-        # union (allOf over a oneOf, for one), which then refers to itself. One module is always
-        # right, only not lazy: use it for such specs.
-        sources, entries = _run_datamodel(normalized, label, split=False)
+    # One module: the generator's one-module-per-class mode names some union members after the
+    # union (which then refers to itself) on most real specs, and running it only to fall back
+    # doubled the time of the slowest stage. Import cost stays low anyway: types/ and the
+    # resources load on first use.
+    sources, entries = _run_datamodel(normalized, label)
     classes: dict[str, str] = {}
     modules: dict[str, str] = {}
     for entry in entries:
@@ -93,13 +91,13 @@ def build_models(document: Mapping[str, Any], hoisted: tuple[Model, ...], label:
     return ModelsModule(sources, classes, modules)
 
 
-def _run_datamodel(normalized: Mapping[str, Any], label: str, split: bool) -> tuple[dict[str, str], list[Any]]:
-    """Module name -> source, and the model metadata entries."""
+def _run_datamodel(normalized: Mapping[str, Any], label: str) -> tuple[dict[str, str], list[Any]]:
+    """Module name -> source (one module, ``_models``), and the model metadata entries."""
     from datamodel_code_generator import Error as DatamodelError
     from datamodel_code_generator import InputFileType, generate  # heavy: import only when used
 
     with tempfile.TemporaryDirectory(prefix="sdkforge-models-") as scratch:
-        output = Path(scratch) / ("models" if split else "_models.py")
+        output = Path(scratch) / "_models.py"
         metadata = Path(scratch) / "models.json"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # its format warnings are about models we do not change
@@ -110,30 +108,13 @@ def _run_datamodel(normalized: Mapping[str, Any], label: str, split: bool) -> tu
                     output=output,
                     emit_model_metadata=metadata,
                     custom_file_header=MODELS_HEADER,
-                    **({"module_split_mode": "single"} if split else {}),
                     **DATAMODEL_OPTIONS,
                 )
             except DatamodelError as exc:  # a schema the validate stage let through: where, not a traceback
                 raise SpecError([_datamodel_problem(label, exc)]) from None
-        files = sorted(output.glob("*.py")) if split else [output]
-        sources = {
-            path.stem: visible_strings(path.read_text(encoding="utf-8"))
-            for path in files
-            if path.name != "__init__.py"  # the types package's own __init__ is ours
-        }
+        sources = {"_models": visible_strings(output.read_text(encoding="utf-8"))}
         entries = json.loads(metadata.read_text(encoding="utf-8"))["models"]
-    if not split:
-        entries = [{**entry, "module": "_models"} for entry in entries]
-    return sources, entries
-
-
-def _self_referring(sources: Mapping[str, str]) -> list[str]:
-    found = []
-    for source in sources.values():
-        for node in ast.parse(source).body:
-            if isinstance(node, ast.ClassDef) and _root_is_itself(node):
-                found.append(node.name)
-    return sorted(found)
+    return sources, [{**entry, "module": "_models"} for entry in entries]
 
 
 def _datamodel_problem(label: str, exc: Exception) -> SpecProblem:
@@ -193,16 +174,22 @@ def _safe_class_names(document: dict[str, Any]) -> tuple[dict[str, Any], dict[st
     not (a schema ``class`` gave ``from ..types.class import Class``), and does not know the
     names the resource modules import (a schema ``list`` became a class ``List`` that shadowed
     ``typing.List`` there). Such a schema goes to it as ``classModel`` (class ``ClassModel``
-    in module ``class_model``)."""
+    in module ``class_model``). A name Python would read otherwise (identifiers are NFKC: ``º``
+    is ``o``) goes to it in that form."""
     schemas = document["components"]["schemas"]
     renames: dict[str, str] = {}
     for name in schemas:
         pascal = "".join(w[:1].upper() + w[1:] for w in re.split(r"[^0-9A-Za-z]+", str(name)) if w)
-        if keyword.iskeyword(pascal.lower()) or pascal in RESERVED_CLASS_NAMES or name in RESERVED_CLASS_NAMES:
+        folded = unicodedata.normalize("NFKC", str(name))
+        if folded != name:  # Python reads identifiers in NFKC: a class "º" would be defined as "o"
+            new = folded
+        elif keyword.iskeyword(pascal.lower()) or pascal in RESERVED_CLASS_NAMES or name in RESERVED_CLASS_NAMES:
             new = f"{name}Model"
-            while new in schemas or new in renames.values():
-                new += "_"
-            renames[name] = new
+        else:
+            continue
+        while new in schemas or new in renames.values():
+            new += "Model" if new == folded else "_"
+        renames[name] = new
     if not renames:
         return document, {}
     prefix = "#/components/schemas/"
@@ -235,9 +222,6 @@ def normalize_for_models(document: Mapping[str, Any], hoisted: tuple[Model, ...]
     - a ``default`` of another type than its schema is dropped, and so are defaults of whole
       components and of lists or maps of models (the generator writes them as raw JSON where
       a model is expected);
-    - inline members of a component's ``anyOf``/``oneOf`` that would become classes are lifted
-      into components of their own (``<Name>Variant<n>``): in one-module-per-class mode the
-      generator would otherwise name each after the union and the union would refer to itself;
     - a ``default`` beside ``anyOf``/``oneOf``/``allOf`` is dropped: the generator would copy
       it onto every branch, or assign a plain string to a model-typed field.
     """
@@ -255,38 +239,8 @@ def normalize_for_models(document: Mapping[str, Any], hoisted: tuple[Model, ...]
         new_schemas[name] = _rewrite(_without_default(schema), unwrapped)
     for model in hoisted:
         new_schemas[model.pointer.rsplit("/", 1)[1]] = _rewrite(json.loads(model.hoisted_schema), unwrapped)
-    components["schemas"] = _lift_union_members(new_schemas)
+    components["schemas"] = new_schemas
     return {**document, "paths": {}, "components": components}
-
-
-def _lift_union_members(schemas: dict[str, Any]) -> dict[str, Any]:
-    taken = {name.lower() for name in schemas}
-    lifted: dict[str, Any] = {}
-    for name, schema in schemas.items():
-        if isinstance(schema, Mapping):
-            for key in ("anyOf", "oneOf"):
-                members = schema.get(key)
-                if not isinstance(members, list):
-                    continue
-                new_members = []
-                for index, member in enumerate(members, start=1):
-                    if _becomes_class(member):
-                        variant = naming.unique(f"{name}Variant{index}", taken, separator="_", casefold=True)
-                        lifted[variant] = member
-                        member = {"$ref": f"#/components/schemas/{escape_ref_token(variant)}"}
-                    new_members.append(member)
-                schema = {**schema, key: new_members}
-        lifted[name] = schema
-    return lifted
-
-
-def _becomes_class(schema: Any) -> bool:
-    """Whether the generator makes a class of an inline union member (objects, arrays, unions)."""
-    if not isinstance(schema, Mapping) or "$ref" in schema:
-        return False
-    declared = schema.get("type")
-    kinds = set(declared) if isinstance(declared, list) else {declared}
-    return bool(kinds & {"object", "array"}) or any(k in schema for k in ("properties", "items", "allOf", "anyOf", "oneOf"))
 
 
 def _rewrite(node: Any, unwrapped: set[str]) -> Any:
@@ -310,13 +264,23 @@ def _rewrite(node: Any, unwrapped: set[str]) -> Any:
 
 
 def _root_is_itself(node: ast.ClassDef) -> bool:
-    """``class X(RootModel["X"])``: the root type is the class being defined."""
-    for base in node.bases:
-        if isinstance(base, ast.Subscript) and isinstance(base.value, ast.Name) and base.value.id == "RootModel":
-            inner = base.slice
-            if isinstance(inner, ast.Constant) and inner.value == node.name:
-                return True
-    return False
+    """``class X(RootModel["X"])`` or ``RootModel[Union["X", int]]``: the root type names the class
+    being defined (outside a ``Literal[...]``, where the same text is only a value)."""
+
+    def names_itself(expr: ast.AST) -> bool:
+        if isinstance(expr, ast.Subscript) and isinstance(expr.value, ast.Name) and expr.value.id == "Literal":
+            return False
+        if isinstance(expr, ast.Constant) and expr.value == node.name:
+            return True
+        if isinstance(expr, ast.Name) and expr.id == node.name:
+            return True
+        return any(names_itself(child) for child in ast.iter_child_nodes(expr))
+
+    return any(
+        isinstance(base, ast.Subscript) and isinstance(base.value, ast.Name) and base.value.id == "RootModel"
+        and names_itself(base.slice)
+        for base in node.bases
+    )
 
 
 _JSON_TYPES: Mapping[str, tuple[type, ...]] = {

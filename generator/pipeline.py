@@ -53,7 +53,11 @@ def generate(
     stage = on_stage or (lambda _: None)
     stage(Stage("load"))
     spec = load_spec(spec_path, label=config.spec)
-    document, ref_warnings = canonical_refs(spec.document)
+    stage(Stage("validate", count_operations(spec.document) if isinstance(spec.document.get("paths") or {}, Mapping) else 0))
+    # Every problem at once, before anything else reads the document: the later stages may
+    # then trust its shapes (mappings where they call .get, string $refs, bounded nesting...).
+    warnings = validate(spec, strict=strict)
+    document = canonical_refs(spec.document)[0]  # its null-$ref warnings are among validate's
     if config.operations:
         document = select_operations(document, config.operations, _streaming_refs(config))
     spec = dataclasses.replace(spec, document=document)
@@ -61,8 +65,7 @@ def generate(
         raise ConfigError(f"[tool.sdkforge.streaming] names {missing!r}, which {config.spec} does not have "
                           "(write 'METHOD /path' exactly as in the spec's paths, or an operationId)")
     operations = count_operations(spec.document)
-    stage(Stage("validate", operations))
-    for warning in validate(spec, strict=strict, extra=ref_warnings):  # every problem at once; lower may trust the shapes
+    for warning in warnings:
         (on_warning or (lambda _: None))(warning)
     # Lower once to learn which inline schemas need a class, let datamodel-code-generator make
     # the models, then lower again with the class names it reports for every schema.

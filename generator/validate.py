@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import json
 import math
 import os
 import re
@@ -102,6 +103,7 @@ class Checker:
         self.found: list[tuple[str, str, str, Severity]] = []  # (pointer, message, hint, severity)
         self.grouped: dict[str, tuple[str, str, str, int]] = {}  # group -> (first pointer, message, hint, count)
         self.operation_ids: dict[str, str] = {}
+        self.places: set[str] = set()  # every pointer this module reported something at
         self.ids: dict[str, Any] = {}  # 3.1 schemas by $id, and $anchor names (after the size check)
         self.anchors: set[str] = set()
 
@@ -109,10 +111,12 @@ class Checker:
 
     def error(self, where: str, message: str, hint: str = "") -> None:
         self.found.append((where, message, hint, Severity.ERROR))
+        self.places.add(where)
 
     def warn(self, where: str, message: str, hint: str = "", group: str = "") -> None:
         """A warning; those of one ``group`` are reported once, at the first place, with a
         count (each place is listed under ``--strict``, where they are errors)."""
+        self.places.add(where)
         if not group or self.strict:
             self.found.append((where, message, hint, Severity.WARNING))
         elif group in self.grouped:
@@ -136,9 +140,10 @@ class Checker:
             more = f"; {count - 1} more place{'s' if count > 2 else ''} like this" if count > 1 else ""
             self.found.append((where, message + more, hint, Severity.WARNING))
         # A conformance finding where this module found something already says it twice.
-        own = [where for where, *_ in self.found]
+        own = self.places
+        around = {prefix for where in own for prefix in _prefixes(where)}  # the places that contain them
         for item in conformance:
-            if not any(_related(item[0], where) for where in own):
+            if item[0] not in own and item[0] not in around and not own.intersection(_prefixes(item[0])):
                 self.found.append(item)
         return self._problems(list(self.spec.parse_problems))
 
@@ -231,10 +236,6 @@ class Checker:
         if missing:
             return (where, f"not valid OpenAPI {version}: missing required field {missing!r}", hint, Severity.WARNING)
         value = error.get("input")
-        if last[0] in ("exclusiveMinimum", "exclusiveMaximum") and not self.is_31 and isinstance(value, (int, float)):
-            bound = "minimum" if last[0] == "exclusiveMinimum" else "maximum"
-            return (where, f"a numeric {last[0]} is OpenAPI 3.1; in 3.0 it is a boolean (read as {bound} {value}, exclusive)",
-                    f"write '{bound}: {value}' and '{last[0]}: true', or declare openapi 3.1.0", Severity.WARNING)
         message = str(error.get("msg", "invalid")).replace("Input should be", "should be")
         return (where, f"not valid OpenAPI {version}: {last[0] or 'the document'} {message[:1].lower()}{message[1:]}, got {_show(value)}",
                 hint, Severity.WARNING)
@@ -491,7 +492,7 @@ class Checker:
     def check_response(self, response: Any, at: str) -> None:
         if not self.mapping(response, at, "a response") or "$ref" in response:
             return
-        if not isinstance(response.get("description"), str):
+        if not isinstance(response.get("description"), str) and not self.spec.version.startswith("3.2."):  # optional in 3.2
             self.warn(at, "the response has no description (OpenAPI requires one)", "add description: ...")
         if "content" in response:
             self.check_content(response["content"], f"{at}/content")
@@ -590,10 +591,10 @@ class Checker:
         if schema.get("default") is not None and isinstance(schema.get("type"), str):
             kind, default = schema["type"], schema["default"]
             matches = {"string": isinstance(default, str), "boolean": isinstance(default, bool),
-                       "integer": type(default) is int or (type(default) is float and default.is_integer()),
+                       "integer": type(default) is int,
                        "number": _is_number(default), "array": isinstance(default, list), "object": isinstance(default, dict)}
             if not matches.get(kind, True):
-                self.warn(f"{at}/default", f"the default {_show(default)} is not a{'n' if kind[0] in 'aeiou' else ''} {kind} (the models carry it as written)",
+                self.warn(f"{at}/default", f"the default {_show(default)} is not a{'n' if kind[0] in 'aeiou' else ''} {kind} (left out of the models)",
                           f"write a default of type {kind}, or remove it", group="default type")
         if "required" in schema:
             self._check_required(schema, at)
@@ -690,17 +691,19 @@ class Checker:
         elif not values:
             self.error(at, "enum is empty, so no value is valid", "list the allowed values, or remove enum")
         else:
-            seen: list[Any] = []
+            seen: set[tuple[str, str]] = set()
             for i, value in enumerate(values):
-                if any(type(value) is type(s) and value == s for s in seen):
+                key = (type(value).__name__, json.dumps(value, sort_keys=True))  # 1, 1.0 and true differ
+                if key in seen:
                     self.warn(f"{at}/{i}", f"the enum value {_show(value)} is listed twice (the repeat is ignored)", "remove the repeat")
-                elif len(seen) < 1000:  # quadratic: stop looking for repeats in huge enums
-                    seen.append(value)
+                seen.add(key)
 
     def _check_required(self, schema: Mapping[str, Any], at: str) -> None:
         required = schema["required"]
         if isinstance(required, bool):
-            return  # 3.0-style misuse on a property; conformance reports it
+            self.error(f"{at}/required", f"required: {str(required).lower()} in a schema; a schema lists its required properties",
+                       "write required: [name, ...] on the object that has the property")
+            return
         if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
             self.error(f"{at}/required", f"required must be a list of property names, not {_describe(required)}",
                        "write required: [name, ...]")
@@ -940,8 +943,10 @@ def pattern_problem(pattern: str) -> str:
     return reasons[-1][:200]
 
 
-def _related(a: str, b: str) -> bool:
-    return a == b or a.startswith(b + "/") or b.startswith(a + "/")
+def _prefixes(where: str) -> list[str]:
+    """The pointers of the places that contain ``where`` ("#/a/b" -> "#", "#/a")."""
+    parts = where.split("/")
+    return ["/".join(parts[:n]) for n in range(1, len(parts))]
 
 
 def _ptr(*tokens: Any) -> str:

@@ -16,8 +16,8 @@ from .._runtime._response import (
 )
 from .._runtime._streaming import AsyncStream, Stream
 from .._runtime._types import NOT_GIVEN, Body, Headers, NotGiven, Query, Timeout, strip_not_given
-from ..types.completion import Completion
-from ..types.stream_options import StreamOptions
+from ..types._models import Completion
+from ..types._models import StreamOptions
 
 if TYPE_CHECKING:
     from .._runtime._base_client import AsyncAPIClient, SyncAPIClient

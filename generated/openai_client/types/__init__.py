@@ -6,30 +6,30 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .completion import Completion as Completion
-    from .completion_choice import CompletionChoice as CompletionChoice
-    from .completion_create_params import CompletionCreateParams as CompletionCreateParams
-    from .completion_logprobs import CompletionLogprobs as CompletionLogprobs
-    from .completion_tokens_details import CompletionTokensDetails as CompletionTokensDetails
-    from .completion_usage import CompletionUsage as CompletionUsage
-    from .error_object import ErrorObject as ErrorObject
-    from .error_response import ErrorResponse as ErrorResponse
-    from .prompt_tokens_details import PromptTokensDetails as PromptTokensDetails
-    from .stop_configuration import StopConfiguration as StopConfiguration
-    from .stream_options import StreamOptions as StreamOptions
+    from ._models import Completion as Completion
+    from ._models import CompletionChoice as CompletionChoice
+    from ._models import CompletionCreateParams as CompletionCreateParams
+    from ._models import CompletionLogprobs as CompletionLogprobs
+    from ._models import CompletionTokensDetails as CompletionTokensDetails
+    from ._models import CompletionUsage as CompletionUsage
+    from ._models import ErrorObject as ErrorObject
+    from ._models import ErrorResponse as ErrorResponse
+    from ._models import PromptTokensDetails as PromptTokensDetails
+    from ._models import StopConfiguration as StopConfiguration
+    from ._models import StreamOptions as StreamOptions
 
 _MODULES = {
-    "Completion": ".completion",
-    "CompletionChoice": ".completion_choice",
-    "CompletionCreateParams": ".completion_create_params",
-    "CompletionLogprobs": ".completion_logprobs",
-    "CompletionTokensDetails": ".completion_tokens_details",
-    "CompletionUsage": ".completion_usage",
-    "ErrorObject": ".error_object",
-    "ErrorResponse": ".error_response",
-    "PromptTokensDetails": ".prompt_tokens_details",
-    "StopConfiguration": ".stop_configuration",
-    "StreamOptions": ".stream_options",
+    "Completion": "._models",
+    "CompletionChoice": "._models",
+    "CompletionCreateParams": "._models",
+    "CompletionLogprobs": "._models",
+    "CompletionTokensDetails": "._models",
+    "CompletionUsage": "._models",
+    "ErrorObject": "._models",
+    "ErrorResponse": "._models",
+    "PromptTokensDetails": "._models",
+    "StopConfiguration": "._models",
+    "StreamOptions": "._models",
 }
 
 __all__ = [

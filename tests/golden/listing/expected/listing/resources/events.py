@@ -16,7 +16,7 @@ from .._runtime._response import (
 )
 from .._runtime._streaming import AsyncStream, Stream
 from .._runtime._types import NOT_GIVEN, Body, Headers, NotGiven, Query, Timeout
-from ..types.item import Item
+from ..types._models import Item
 
 if TYPE_CHECKING:
     from .._runtime._base_client import AsyncAPIClient, SyncAPIClient

@@ -15,8 +15,8 @@ from .._runtime._response import (
     to_streamed_response_wrapper,
 )
 from .._runtime._types import NOT_GIVEN, Body, Headers, NotGiven, Query, Timeout, strip_not_given
-from ..types.item import Item
-from ..types.item_list import ItemList
+from ..types._models import Item
+from ..types._models import ItemList
 
 if TYPE_CHECKING:
     from .._runtime._base_client import AsyncAPIClient, SyncAPIClient

@@ -6,12 +6,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .item import Item as Item
-    from .item_list import ItemList as ItemList
+    from ._models import Item as Item
+    from ._models import ItemList as ItemList
 
 _MODULES = {
-    "Item": ".item",
-    "ItemList": ".item_list",
+    "Item": "._models",
+    "ItemList": "._models",
 }
 
 __all__ = [

@@ -16,8 +16,8 @@ from .._runtime._response import (
 )
 from .._runtime._encoding import FileTypes
 from .._runtime._types import NOT_GIVEN, Body, Headers, NotGiven, Query, Timeout, strip_not_given
-from ..types.file import File
-from ..types.list_files_response import ListFilesResponse
+from ..types._models import File
+from ..types._models import ListFilesResponse
 
 if TYPE_CHECKING:
     from .._runtime._base_client import AsyncAPIClient, SyncAPIClient

@@ -15,8 +15,8 @@ from .._runtime._response import (
     to_streamed_response_wrapper,
 )
 from .._runtime._types import NOT_GIVEN, Body, Headers, NotGiven, Query, Timeout, strip_not_given
-from ..types.job import Job
-from ..types.list_job_events_response_item import ListJobEventsResponseItem
+from ..types._models import Job
+from ..types._models import ListJobEventsResponseItem
 
 if TYPE_CHECKING:
     from .._runtime._base_client import AsyncAPIClient, SyncAPIClient

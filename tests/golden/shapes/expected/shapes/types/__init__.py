@@ -6,18 +6,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .file import File as File
-    from .job import Job as Job
-    from .list_files_response import ListFilesResponse as ListFilesResponse
-    from .list_job_events_response_item import (
-        ListJobEventsResponseItem as ListJobEventsResponseItem,
-    )
+    from ._models import File as File
+    from ._models import Job as Job
+    from ._models import ListFilesResponse as ListFilesResponse
+    from ._models import ListJobEventsResponseItem as ListJobEventsResponseItem
 
 _MODULES = {
-    "File": ".file",
-    "Job": ".job",
-    "ListFilesResponse": ".list_files_response",
-    "ListJobEventsResponseItem": ".list_job_events_response_item",
+    "File": "._models",
+    "Job": "._models",
+    "ListFilesResponse": "._models",
+    "ListJobEventsResponseItem": "._models",
 }
 
 __all__ = [

@@ -9,10 +9,21 @@ from .._runtime._models import APIModel
 from pydantic import ConfigDict
 
 
-class Job(APIModel):
+class Item(APIModel):
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
     )
-    id: str
-    status: Literal["queued", "running", "done"]
+    id: int
+    name: str
+    tags: list[str] | None = None
+    status: Literal["active", "archived"] | None = None
+
+
+class ItemList(APIModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    data: list[Item]
+    next_cursor: str | None = None
