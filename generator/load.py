@@ -38,7 +38,7 @@ _SUPPORTED = ("3.0.", "3.1.", "3.2.")
 # -- YAML with the 1.2 core schema and duplicate-key detection ------------------------------
 
 
-class _Loader(_CSafeLoader):  # type: ignore[misc, valid-type]
+class _Loader(_CSafeLoader):  # type: ignore[misc]
     """libyaml's parser with the YAML 1.2 core schema's scalars; records duplicate keys."""
 
     def __init__(self, stream: str) -> None:

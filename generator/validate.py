@@ -217,7 +217,7 @@ class Checker:
         else:
             return []
         found: list[tuple[str, str, str, Severity]] = []
-        seen: set[str] = set()
+        seen: set[tuple[str, str]] = set()
         version = "3.1" if self.is_31 else "3.0"
         for error in errors:
             located = _locate_pydantic_error(self.document, error["loc"][1:], error.get("input"))
@@ -444,7 +444,8 @@ class Checker:
                 self.check_content(raw["content"], f"{at}/content")
             else:
                 self.warn(at, f"parameter {name!r} has no schema (typed as Any)", "add schema: {type: string} or the right type")
-        return param
+        found: Mapping[str, Any] = param
+        return found
 
     def check_operation(self, operation: Mapping[str, Any], at: str) -> None:
         operation_id = operation.get("operationId")

@@ -100,8 +100,8 @@ def _write_locked(out: Path, files: dict[PurePosixPath, str], force: bool) -> No
             if _in_the_way(relative, kind, generated, generated_dirs):
                 continue  # replaced (only with --force)
             _carry_over(out / relative, staging / relative, kind)
-        for relative, text in sorted(files.items(), key=lambda i: str(i[0])):
-            _write_file(staging / relative, text.encode("utf-8"))
+        for name, text in sorted(files.items(), key=lambda i: str(i[0])):
+            _write_file(staging / name, text.encode("utf-8"))
         _write_file(staging / MANIFEST, manifest_text(files).encode("utf-8"))
         _fsync_dir(staging)
         if out.exists():

@@ -329,3 +329,13 @@ def test_concurrent_runs_take_turns(tmp_path: Path) -> None:
     final = read_manifest(out)
     assert final in [{str(p) for p in files} for files in trees]
     assert leftovers(out) == []
+
+
+def test_the_working_directory_is_never_swapped_away(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    monkeypatch.chdir(project / "src")
+    for out in (project, project / "src"):
+        with pytest.raises(OutputError, match="contains the current directory"):
+            write_tree(out, files_of("p/__init__.py"), force=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["project"]

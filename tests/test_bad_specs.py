@@ -298,3 +298,12 @@ def test_junk_anywhere_is_an_error_or_correct_code(place: tuple[Any, ...], junk:
 
 def _tree(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_the_documented_messages_are_real() -> None:
+    """Every problem line docs/errors.md shows is what the corpus case prints today."""
+    docs = (Path(__file__).parent.parent / "docs" / "errors.md").read_text(encoding="utf-8")
+    shown = [line for line in docs.splitlines() if LINE.match(line)]
+    assert len(shown) >= 7
+    printed = {line for case in CASES for line in expected(case)[2]}
+    assert [line for line in shown if line not in printed] == []

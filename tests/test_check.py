@@ -99,9 +99,9 @@ def test_check_sees_a_spec_change(repo: Path) -> None:
 
 
 def test_check_reports_missing_files_and_a_missing_output(repo: Path) -> None:
-    (repo / "generated" / "listing" / "types" / "item.py").unlink()
+    (repo / "generated" / "listing" / "types" / "_models.py").unlink()
     status, out, err = sdkforge("check", repo=repo)
-    assert status == 1 and "--- /dev/null\n+++ b/listing/types/item.py\n" in out and "1 missing" in err
+    assert status == 1 and "--- /dev/null\n+++ b/listing/types/_models.py\n" in out and "1 missing" in err
     shutil.rmtree(repo / "generated")
     status, out, err = sdkforge("check", repo=repo)
     assert status == 1 and "missing" in err and "+++ b/README.md" in out

@@ -64,7 +64,8 @@ def client_methods(client: object) -> list[str]:
 @pytest.mark.parametrize("name", CASES)
 def test_corpus_spec_generates_imports_and_type_checks(name: str, tmp_path: Path) -> None:
     spec = spec_file(name)
-    package = name.replace("-", "_").replace(".", "") + "_client"
+    # "corpus_" keeps clear of packages other tests import (generated/openai_client)
+    package = "corpus_" + name.replace("-", "_").replace(".", "")
     config = Config(spec=spec.name, package=package, client_class="Client", api_key_env="CORPUS_API_KEY")
     write_tree(tmp_path / "out", generate(spec, config))
 
