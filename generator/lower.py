@@ -39,7 +39,6 @@ from .load import LoadedSpec
 from .resources import OperationKey, place, url_path
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-STREAMING_EXTENSION = "x-sdkforge-streaming"
 _SCHEMA_PREFIX = "#/components/schemas/"
 _ANY = TypeRef(TypeKind.ANY)
 _NONE = TypeRef(TypeKind.NONE)
@@ -280,7 +279,7 @@ class Lowering:
             body=body,
             response_type=response_type,
             stream=stream,
-            docstring=self._docstring(operation, params + (body.fields if body else ())),
+            docstring=self._docstring(operation, params + (body.fields if body else ()), body),
             deprecated=operation.get("deprecated") is True,
             fixed_query=fixed_query,
             accept=PyString(accept) if accept else None,
@@ -480,12 +479,16 @@ class Lowering:
 
         return lower_stream(self, operation, where, body)
 
-    def _docstring(self, operation: Mapping[str, Any], params: tuple[Param, ...]) -> Docstring:
+    def _docstring(self, operation: Mapping[str, Any], params: tuple[Param, ...], body: Body | None = None) -> Docstring:
         lines: list[str] = []
         for key in ("summary", "description"):
             text = str(operation.get(key) or "").strip()
             if text and text not in "\n".join(lines):
                 lines.extend([*text.splitlines(), ""])
+        if body and body.other_content_types:
+            # Only one request encoding becomes the signature; say which, and what else the API takes.
+            lines.extend([f"Sends {body.content_type.text}; the API also accepts "
+                          f"{', '.join(body.other_content_types)} (use extra_body/extra_headers).", ""])
         documented = [p for p in params if p.description.strip()]
         if documented:
             lines.append("Args:")

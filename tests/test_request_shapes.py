@@ -150,3 +150,34 @@ def test_async_upload(shapes: ModuleType, server: ScriptedServer) -> None:
     assert asyncio.run(run()).id == "file-1"
     request = server.requests[0]
     assert multipart_parts(request.body, request.headers["content-type"])["file"] == [("a.txt", b"xyz")]
+
+
+def test_non_string_header_values_use_the_simple_style(client: object, server: ScriptedServer) -> None:
+    server.reply(Reply(status=204))
+    client.request("get", "/anything", cast_to=None, headers={"X-Ids": ["a", "b"], "X-Count": 3, "X-On": True})  # type: ignore[attr-defined]
+    headers = server.requests[0].headers
+    assert (headers["x-ids"], headers["x-count"], headers["x-on"]) == ("a,b", "3", "true")
+
+
+def test_other_request_content_types_are_named_in_the_docstring(tmp_path: Path) -> None:
+    import json
+
+    from generator.config import Config
+
+    spec = {
+        "openapi": "3.1.0",
+        "info": {"title": "T", "version": "1"},
+        "paths": {"/pets": {"post": {
+            "operationId": "createPet",
+            "requestBody": {"content": {
+                "application/json": {"schema": {"type": "object", "properties": {"name": {"type": "string"}}}},
+                "application/xml": {"schema": {"type": "object", "properties": {"name": {"type": "string"}}}},
+            }},
+            "responses": {"204": {"description": "ok"}},
+        }}},
+    }
+    path = tmp_path / "openapi.json"
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    files = generate(path, Config(spec="openapi.json", package="t", client_class="T"))
+    resource = next(text for p, text in files.items() if p.name == "pets.py")
+    assert "Sends application/json; the API also accepts application/xml" in resource

@@ -36,7 +36,7 @@ from ._exceptions import (
     APITimeoutError,
     status_error,
 )
-from ._encoding import encode_files, encode_form, encode_query
+from ._encoding import encode_files, encode_form, encode_query, sequence_header
 # pydantic (through _models), _response and _streaming are imported on first use, not here:
 # `import <package>` and constructing a client stay cheap (pydantic's BaseModel alone costs
 # tens of milliseconds), and the first response pays for them once.
@@ -266,7 +266,9 @@ class BaseClient(Generic[_HttpxClientT]):
         merged_headers = self._default_headers
         omitted = self._omitted_headers
         if headers:
-            merged_headers = _merge_headers(merged_headers, {k: v for k, v in headers.items() if v is not None})
+            # Header parameters may be integers, booleans or arrays: simple style, comma-joined.
+            given = {k: v if isinstance(v, str) else sequence_header(v) for k, v in headers.items() if v is not None}
+            merged_headers = _merge_headers(merged_headers, given)
         params = self._default_query
         if query:
             params = {**params, **query}
@@ -742,11 +744,6 @@ def _secret_values(auth_headers: Mapping[str, str], auth_query: Mapping[str, str
         if token:
             found.add(token.strip())
     return tuple(sorted((s for s in found if len(s) >= _MIN_SECRET_LENGTH), key=len, reverse=True))
-
-
-def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Headers safe to log: credentials replaced by a marker."""
-    return {key: (_REDACTED if key.lower() in _SECRET_HEADERS else value) for key, value in headers.items()}
 
 
 def credentials(kind: str, secret: str, name: Optional[str]) -> tuple[dict[str, str], dict[str, str]]:
