@@ -14,6 +14,7 @@ from . import __version__
 from . import check as check_command
 from . import diff as diff_command
 from . import init as init_command
+from . import workers
 from .config import Config, load_config
 from .errors import ConfigError, SpecError
 
@@ -136,6 +137,17 @@ class Progress:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in ("generate", "check"):
+        workers.warm_up()  # the workers import their libraries while this process imports the pipeline
+    try:
+        return _run(args)
+    finally:
+        # After an error a worker may still be busy on the models of a spec that turned out
+        # invalid: nobody waits for that, and exit would.
+        workers.settle(timeout=1.0)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "generate":
             return cmd_generate(args)

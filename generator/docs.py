@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from . import naming
 from .ir import (
     Api,
+    string_literal,
     Body,
     BodyEncoding,
     Distribution,
@@ -73,9 +74,9 @@ def python_literal(value: Any, depth: int = 0) -> str:
             raise NotALiteral(f"{value!r} has no JSON form")
         return repr(value)
     if isinstance(value, str):
-        return _string_literal(value)
+        return string_literal(value)
     if isinstance(value, (datetime.date, datetime.datetime)):  # YAML timestamps: the JSON text
-        return _string_literal(value.isoformat())
+        return string_literal(value.isoformat())
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(python_literal(v, depth + 1) for v in value) + "]"
     if isinstance(value, Mapping):
@@ -83,17 +84,9 @@ def python_literal(value: Any, depth: int = 0) -> str:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise NotALiteral(f"key {key!r} is not a string")
-            items.append(f"{_string_literal(key)}: {python_literal(item, depth + 1)}")
+            items.append(f"{string_literal(key)}: {python_literal(item, depth + 1)}")
         return "{" + ", ".join(items) + "}"
     raise NotALiteral(f"{type(value).__name__} is not a JSON value")
-
-
-def _string_literal(text: str) -> str:
-    literal = repr(text)
-    if literal.startswith("'") and '"' not in text:
-        # repr() escaped nothing quote-related: the same body is valid between double quotes.
-        literal = '"' + literal[1:-1] + '"'
-    return literal
 
 
 # -- examples (during lowering) ---------------------------------------------------------------

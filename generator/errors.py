@@ -54,6 +54,9 @@ class SpecError(Exception):
         self.problems = tuple(problems)
         super().__init__("\n".join(p.format() for p in self.problems))
 
+    def __reduce__(self) -> tuple[type[SpecError], tuple[tuple[SpecProblem, ...]]]:
+        return (SpecError, (self.problems,))  # raised in a worker process, re-raised here
+
     @property
     def errors(self) -> tuple[SpecProblem, ...]:
         return tuple(p for p in self.problems if not p.is_warning)

@@ -1,12 +1,14 @@
-"""Stage 5: format Python sources with black, in-process, pinned (the golden files depend on it).
+"""Stage 5: format Python sources with black, as a library, pinned (the golden files depend on it).
 
 Black is the slowest stage on big specs, so the work is cut into top-level pieces (a class or
 function with what precedes it), which black formats exactly as it would inside the whole file
-because top-level definitions are always separated the same way. Pieces are then
+because top-level definitions are always separated the same way (two blank lines). Pieces are then
 
 - looked up in a cache keyed by black's version, its mode and the piece's text, so a
-  regeneration after a small spec change formats only what changed, and
-- formatted on every core when there are many of them.
+  regeneration after a small spec change formats only what changed,
+- formatted by the worker processes (see ``workers``), and
+- started early, from a provisional rendering made while the models stage runs: most pieces
+  come out the same in the final rendering, and only those that changed are formatted again.
 
 The cache lives in ``$SDKFORGE_CACHE_DIR`` (default ``~/.cache/sdkforge``); set it to an empty
 string to turn it off. It only ever skips work: the output is the same with or without it.
@@ -14,15 +16,15 @@ string to turn it off. It only ever skips work: the output is the same with or w
 
 from __future__ import annotations
 
-import concurrent.futures
-import hashlib
-import multiprocessing
-import os
 import re
-from pathlib import Path, PurePosixPath
+from collections.abc import Mapping
+from concurrent.futures import Future
+from pathlib import PurePosixPath
 
 import black
 
+from . import workers
+from .cache import ContentCache
 from .errors import SpecError, SpecProblem
 from .render import RUNTIME_DIR
 
@@ -32,48 +34,114 @@ _MODE = black.Mode(
     string_normalization=True,
     magic_trailing_comma=True,
 )
-_PIECE_SIZE = 32_000  # characters; big enough that black's per-call overhead does not matter
-_PARALLEL_FROM = 200_000  # characters to format before a process pool pays for itself
+_BATCH_SIZE = 24_000  # characters of pieces handed to a worker at once (~0.1 s of black)
 # A top-level definition that may start a new piece: "class X", "def f", "async def f", "@deco".
 _TOP_LEVEL = re.compile(r"^(?:class |def |async def |@)", re.MULTILINE)
 
 
-def format_files(files: dict[PurePosixPath, str]) -> dict[PurePosixPath, str]:
-    """Format generated modules; the hand-written runtime is copied as its authors wrote it."""
-    pieces: dict[PurePosixPath, list[str]] = {
-        path: _pieces(text) for path, text in files.items() if path.suffix == ".py" and RUNTIME_DIR not in path.parts
-    }
-    cache = _Cache.from_environment()
-    todo = sorted({piece for parts in pieces.values() for piece in parts if cache.get(piece) is None})
-    formatted = dict(zip(todo, _format_all(todo)))
-    for source, result in formatted.items():
-        cache.put(source, result)
-    out: dict[PurePosixPath, str] = {}
-    for path, text in files.items():
-        if path not in pieces:
-            out[path] = text
-            continue
-        try:
-            results = [formatted.get(piece) or cache.get(piece) or _format(piece) for piece in pieces[path]]
-        except black.InvalidInput as exc:
-            # A template or the models stage wrote invalid Python: a bug in sdkforge, not in the spec.
-            raise SpecError([SpecProblem(str(path), "#", f"sdkforge produced invalid Python: {exc}",
-                                         "please report this with the spec that caused it")]) from None
-        out[path] = "\n\n".join(results)
-    return out
+class Formatter:
+    """Formats the Python files of one generation. Pieces may be handed to the workers early
+    (``prefetch``): the final ``format_files`` reuses every result whose piece came out the same."""
+
+    def __init__(self) -> None:
+        self.cache = ContentCache.from_environment(f"black-{black.__version__}", f"{black.__version__}|{_MODE!r}")
+        self.known: dict[str, str] = {}  # piece -> its formatted text, from the cache
+        # piece -> the batch formatting it in a worker, and its place in that batch
+        self.started: dict[str, tuple[Future[list[str]], int]] = {}
+
+    def prefetch(self, files: Mapping[PurePosixPath, str], pool: str = workers.GENERAL) -> None:
+        """Start formatting ``files`` (a provisional rendering) on the workers of ``pool``, if
+        there are workers (by default not the one the models stage runs on)."""
+        if workers.parallel():
+            self._start(_pieces_of(files), pool)
+
+    def format_files(self, files: Mapping[PurePosixPath, str]) -> dict[PurePosixPath, str]:
+        """Format generated modules; the hand-written runtime is copied as its authors wrote it."""
+        pieces = _pieces_of(files)
+        needed = {piece for parts in pieces.values() for piece in parts}
+        useful = {id(self.started[piece][0]) for piece in needed if piece in self.started}
+        for batch, _ in self.started.values():
+            if id(batch) not in useful:
+                batch.cancel()  # from a provisional rendering that changed since
+        self._start(pieces, workers.ANY)
+        out: dict[PurePosixPath, str] = {}
+        for path, text in files.items():
+            if path in pieces:
+                out[path] = "\n\n".join(self._result(path, piece) for piece in pieces[path])
+            else:
+                out[path] = text
+        return out
+
+    def cancel(self) -> None:
+        for batch, _ in self.started.values():
+            batch.cancel()
+
+    def _start(self, pieces: Mapping[PurePosixPath, list[str]], pool: str) -> None:
+        todo: list[str] = []
+        for piece in _largest_first(pieces):
+            if piece in self.known or piece in self.started:
+                continue
+            cached = self.cache.get(piece)
+            if cached is not None:
+                self.known[piece] = cached
+            else:
+                todo.append(piece)
+        # In batches: a task per piece would cost more in handing over than black takes on most.
+        while todo:
+            size, count = 0, 0
+            while count < len(todo) and (count == 0 or size + len(todo[count]) <= _BATCH_SIZE):
+                size += len(todo[count])
+                count += 1
+            batch, todo = todo[:count], todo[count:]
+            future = workers.submit(_format_batch, batch, pool=pool, cost=size)
+            for index, piece in enumerate(batch):
+                self.started[piece] = (future, index)
+
+    def _result(self, path: PurePosixPath, piece: str) -> str:
+        if piece in self.known:
+            return self.known[piece]
+        batch, index = self.started[piece]
+        result = batch.result()[index]
+        if not result:
+            try:
+                _format(piece)  # again, here, for black's message
+            except black.InvalidInput as exc:
+                # A template or the models stage wrote invalid Python: a bug in sdkforge, not in the spec.
+                raise SpecError([SpecProblem(str(path), "#", f"sdkforge produced invalid Python: {exc}",
+                                             "please report this with the spec that caused it")]) from None
+        self.cache.put(piece, result)
+        self.known[piece] = result
+        return result
+
+
+def format_files(files: Mapping[PurePosixPath, str], formatter: Formatter | None = None) -> dict[PurePosixPath, str]:
+    """Format generated modules (with ``formatter``'s early results, if given)."""
+    return (formatter or Formatter()).format_files(files)
+
+
+def _pieces_of(files: Mapping[PurePosixPath, str]) -> dict[PurePosixPath, list[str]]:
+    return {path: _pieces(text) for path, text in files.items() if path.suffix == ".py" and RUNTIME_DIR not in path.parts}
+
+
+def _largest_first(pieces: Mapping[PurePosixPath, list[str]]) -> list[str]:
+    # Longest tasks first: the workers then finish at about the same time.
+    return sorted({piece for parts in pieces.values() for piece in parts}, key=lambda piece: (-len(piece), piece))
 
 
 def _pieces(source: str) -> list[str]:
-    """Cut a module before top-level definitions that follow a blank line, in ~_PIECE_SIZE parts."""
-    if len(source) <= _PIECE_SIZE:
-        return [source]
+    """Cut a module before every top-level definition that follows a blank line.
+
+    The cuts depend only on the text around them, so a change in one definition (a class name
+    the models stage chose otherwise) leaves every other piece as it was."""
     cuts = [0]
     for match in _TOP_LEVEL.finditer(source):
         start = match.start()
-        if start - cuts[-1] >= _PIECE_SIZE and source[max(0, start - 2):start] == "\n\n" and _outside_decorators(source, start):
+        if start > cuts[-1] and source[max(0, start - 2):start] == "\n\n" and _outside_decorators(source, start):
             cuts.append(start)
     cuts.append(len(source))
-    return [source[a:b] for a, b in zip(cuts, cuts[1:])]
+    # Without the blank lines that end all but the last: a piece already in black's form then takes
+    # one pass of black, not two (it formats again whenever the first pass changed anything).
+    return [source[a:b].rstrip("\n") + "\n" for a, b in zip(cuts, cuts[1:])]
 
 
 def _outside_decorators(source: str, start: int) -> bool:
@@ -87,12 +155,8 @@ def _format(source: str) -> str:
     return black.format_str(source, mode=_MODE)
 
 
-def _format_all(sources: list[str]) -> list[str]:
-    if sum(map(len, sources)) < _PARALLEL_FROM or (os.cpu_count() or 1) < 2 or len(sources) < 2:
-        return [_format_or_keep(s) for s in sources]
-    context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
-    with concurrent.futures.ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=context) as pool:
-        return list(pool.map(_format_or_keep, sources, chunksize=4))
+def _format_batch(sources: list[str]) -> list[str]:
+    return [_format_or_keep(source) for source in sources]
 
 
 def _format_or_keep(source: str) -> str:
@@ -101,44 +165,3 @@ def _format_or_keep(source: str) -> str:
         return _format(source)
     except black.InvalidInput:
         return ""
-
-
-class _Cache:
-    def __init__(self, directory: Path | None) -> None:
-        self.directory = directory
-        self.salt = f"{black.__version__}|{_MODE!r}|".encode()
-
-    @classmethod
-    def from_environment(cls) -> _Cache:
-        configured = os.environ.get("SDKFORGE_CACHE_DIR")
-        if configured == "":
-            return cls(None)
-        base = Path(configured) if configured else Path.home() / ".cache" / "sdkforge"
-        return cls(base / f"black-{black.__version__}")
-
-    def _path(self, source: str) -> Path | None:
-        if self.directory is None:
-            return None
-        digest = hashlib.sha256(self.salt + source.encode("utf-8")).hexdigest()
-        return self.directory / digest[:2] / digest
-
-    def get(self, source: str) -> str | None:
-        path = self._path(source)
-        if path is None:
-            return None
-        try:
-            return path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
-
-    def put(self, source: str, result: str) -> None:
-        path = self._path(source)
-        if path is None or not result:
-            return
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_text(result, encoding="utf-8")
-            os.replace(temporary, path)  # atomic: concurrent runs never see half an entry
-        except OSError:
-            pass  # a read-only or full cache only costs time

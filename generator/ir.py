@@ -102,7 +102,17 @@ class TypeRef:
 
 def _python_literal(value: str | int | float | bool) -> str:
     # repr() of str/int/float/bool is always valid, single-line Python source.
-    return repr(value)
+    return string_literal(value) if isinstance(value, str) else repr(value)
+
+
+def string_literal(text: str) -> str:
+    """``repr(text)``, in double quotes where that needs no escape, as black writes strings
+    (the output of templates is then mostly black's already, and black's second pass is skipped)."""
+    literal = repr(text)
+    if literal.startswith("'") and '"' not in text:
+        # repr() escaped nothing quote-related: the same body is valid between double quotes.
+        literal = '"' + literal[1:-1] + '"'
+    return literal
 
 
 def union(*members: TypeRef) -> TypeRef:
@@ -128,7 +138,7 @@ class PyString:
 
     @property
     def literal(self) -> str:
-        return repr(self.text)
+        return string_literal(self.text)
 
 
 @dataclass(frozen=True)
@@ -188,7 +198,7 @@ class Param:
 
     @property
     def style_literal(self) -> str:
-        return repr(self.style.value)
+        return string_literal(self.style.value)
 
     @property
     def annotation(self) -> str:
@@ -215,7 +225,7 @@ class Body:
 
     @property
     def encoding_literal(self) -> str:
-        return repr(self.encoding.value)
+        return string_literal(self.encoding.value)
 
     @property
     def data_fields(self) -> tuple[Param, ...]:
@@ -254,7 +264,7 @@ class StreamSpec:
 
     @property
     def format_literal(self) -> str:
-        return repr(self.format.value)
+        return string_literal(self.format.value)
 
     @property
     def condition(self) -> str:
@@ -518,7 +528,7 @@ class AuthScheme:
 
     @property
     def kind_literal(self) -> str:
-        return repr(self.kind.value)
+        return string_literal(self.kind.value)
 
 
 @dataclass(frozen=True)
@@ -529,6 +539,8 @@ class Model:
     module: str = ""  # the module under types/ that defines it
 
 
+# The module under types/ that the models stage writes every model into.
+MODELS_MODULE = "_models"
 # What the emitted package needs at run time, as pyproject.toml ranges.
 DEPENDENCIES = ("httpx>=0.27,<1", "pydantic>=2.7,<3")
 REQUIRES_PYTHON = ">=3.10"

@@ -62,7 +62,7 @@ class Lowering:
         self.problems: list[tuple[str, str, str]] = []
         self.schemas: Mapping[str, Any] = self.document.get("components", {}).get("schemas", {}) or {}
         self.model_classes = model_classes
-        self.model_modules = model_modules or {}
+        self.model_modules = model_modules if model_modules is not None else {}
         self.class_names_taken: set[str] = set()
         self.model_names = self._name_models()
         self.hoisted: list[Model] = []

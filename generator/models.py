@@ -8,6 +8,8 @@ lowered with exactly those names. A check after the fact confirms every reported
 from __future__ import annotations
 
 import ast
+import hashlib
+import importlib.resources
 import io
 import json
 import keyword
@@ -21,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .cache import ContentCache
 from .errors import SpecError, SpecProblem
-from .ir import Model, escape_invisible
+from .ir import MODELS_MODULE, Model, escape_invisible
 from .lower import nullable_object
 from .naming import RESERVED_CLASS_NAMES, escape_ref_token
 
@@ -68,12 +71,56 @@ class ModelsModule:
     modules: Mapping[str, str]  # "#/components/schemas/X" -> the module that defines it
 
 
-def build_models(document: Mapping[str, Any], hoisted: tuple[Model, ...], label: str) -> ModelsModule:
+def build_models(document: Mapping[str, Any], hoisted: tuple[Model, ...], label: str,
+                 expected: Mapping[str, str] | None = None) -> ModelsModule:
     """Run datamodel-code-generator once and read back, from its model metadata, which class
-    each component schema became and where: the IR then uses exactly those names."""
+    each component schema became and where: the IR then uses exactly those names.
+
+    ``expected`` maps schema pointers to the class names the IR would give them: where the
+    metadata lists several classes for one schema, that one is the schema's own."""
     normalized, renamed = _safe_class_names(normalize_for_models(document, hoisted))
     if not normalized["components"]["schemas"]:
         return ModelsModule({}, {}, {})
+    cache, key = _cache_and_key(normalized, renamed, expected)
+    cached = _from_cache(cache, key)
+    if cached is not None:
+        return cached
+    models = _build(normalized, renamed, label, expected)
+    cache.put(key, json.dumps({"sources": models.sources, "classes": models.classes, "modules": models.modules}))
+    return models
+
+
+def _cache_and_key(normalized: Mapping[str, Any], renamed: Mapping[str, str],
+                   expected: Mapping[str, str] | None) -> tuple[ContentCache, str]:
+    """The models depend only on the schemas given to datamodel-code-generator, its version and
+    options, and this module's code: a spec whose schemas did not change (only its operations
+    did, or nothing) skips the slowest stage."""
+    from datamodel_code_generator import get_version
+
+    code = importlib.resources.files("generator").joinpath("models.py").read_bytes()
+    salt = hashlib.sha256(code).hexdigest()  # any change to this module invalidates the entries
+    cache = ContentCache.from_environment(f"models-{get_version()}", f"{salt}|{DATAMODEL_OPTIONS!r}")
+    try:
+        key = json.dumps([normalized, sorted(renamed.items()), sorted((expected or {}).items())],
+                         sort_keys=True, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return ContentCache(None, ""), ""  # not plain JSON data: no caching
+    return cache, key
+
+
+def _from_cache(cache: ContentCache, key: str) -> ModelsModule | None:
+    text = cache.get(key)
+    if text is None:
+        return None
+    try:
+        stored = json.loads(text)
+        return ModelsModule(dict(stored["sources"]), dict(stored["classes"]), dict(stored["modules"]))
+    except (ValueError, KeyError, TypeError):
+        return None  # a damaged entry: make the models again
+
+
+def _build(normalized: Mapping[str, Any], renamed: Mapping[str, str], label: str,
+           expected: Mapping[str, str] | None) -> ModelsModule:
     # One module: the generator's one-module-per-class mode names some union members after the
     # union (which then refers to itself) on most real specs, and running it only to fall back
     # doubled the time of the slowest stage. Import cost stays low anyway: types/ and the
@@ -85,6 +132,10 @@ def build_models(document: Mapping[str, Any], hoisted: tuple[Model, ...], label:
         ref = "#" + str(entry["source_ref"]).split("#", 1)[-1]
         ref = renamed.get(ref, ref)
         if ref.count("/") == 3 and ref.startswith("#/components/schemas/"):
+            # A schema used as a union member or an allOf part gets, besides its own class,
+            # subclasses named after where it is used ("ToolChoice42"): the API means its own.
+            if expected and ref in classes and classes[ref] == expected.get(ref):
+                continue
             classes[ref] = str(entry["class_name"])
             modules[ref] = str(entry["module"])
     _check_classes(sources, classes, modules, label)
@@ -112,9 +163,17 @@ def _run_datamodel(normalized: Mapping[str, Any], label: str) -> tuple[dict[str,
                 )
             except DatamodelError as exc:  # a schema the validate stage let through: where, not a traceback
                 raise SpecError([_datamodel_problem(label, exc)]) from None
-        sources = {"_models": visible_strings(output.read_text(encoding="utf-8"))}
+        sources = {MODELS_MODULE: closer_to_black(visible_strings(output.read_text(encoding="utf-8")))}
         entries = json.loads(metadata.read_text(encoding="utf-8"))["models"]
-    return sources, [{**entry, "module": "_models"} for entry in entries]
+    return sources, [{**entry, "module": MODELS_MODULE} for entry in entries]
+
+
+def warm_up() -> None:
+    """Run datamodel-code-generator once on a one-schema document: its first run imports most
+    of it and compiles its templates (~0.35 s), which a worker can do before the spec is read."""
+    tiny = {"openapi": "3.1.0", "info": {"title": "warm-up", "version": "0"}, "paths": {},
+            "components": {"schemas": {"Item": {"type": "object", "properties": {"name": {"type": "string"}}}}}}
+    _run_datamodel(tiny, "warm-up")
 
 
 def _datamodel_problem(label: str, exc: Exception) -> SpecProblem:
@@ -126,6 +185,59 @@ def _datamodel_problem(label: str, exc: Exception) -> SpecProblem:
                        "check the schema's keywords and their values")
 
 
+def closer_to_black(source: str) -> str:
+    """``source`` with two of black's rules applied where they are trivial: simple strings in
+    double quotes, and a blank line after each class docstring.
+
+    The format stage still runs black over all of it; but black formats everything a second time
+    when its first pass changed anything, and these two rules were what it changed in most of
+    datamodel-code-generator's classes. With them, most classes take one pass instead of two."""
+    lines = source.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+    edits: list[tuple[int, int, str]] = []  # (begin, end, replacement) in offsets of source
+    recent: list[tokenize.TokenInfo] = []  # the last significant tokens
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type in (tokenize.NL, tokenize.COMMENT):
+                continue
+            if token.type == tokenize.STRING and _single_quoted_without_quotes(token.string):
+                begin = starts[token.start[0] - 1] + token.start[1]
+                end = starts[token.end[0] - 1] + token.end[1]
+                edits.append((begin, end, '"' + token.string[1:-1] + '"'))  # what black makes of it
+            if token.type == tokenize.NEWLINE and _ends_class_docstring(recent):
+                following = token.end[0] + 1
+                if following <= len(lines) and not _blank_or_dedent(lines[following - 1], recent[-1]):
+                    edits.append((starts[following - 1], starts[following - 1], "\n"))
+            recent = (recent + [token])[-4:]
+    except (tokenize.TokenError, SyntaxError):
+        return source  # not Python: the format stage reports it
+    out: list[str] = []
+    done = 0
+    for begin, end, text in sorted(edits):
+        out.append(source[done:begin] + text)
+        done = end
+    return "".join(out) + source[done:]
+
+
+def _single_quoted_without_quotes(text: str) -> bool:
+    # Black's quote rule changes only the quotes of such a string: no prefix, no escaped quote.
+    return text[:1] == "'" and text[:3] != "'''" and '"' not in text and "\\'" not in text
+
+
+def _ends_class_docstring(recent: list[tokenize.TokenInfo]) -> bool:
+    # ":" NEWLINE INDENT STRING, the ":" ending a "class ..." line, then this NEWLINE.
+    if [t.type for t in recent] != [tokenize.OP, tokenize.NEWLINE, tokenize.INDENT, tokenize.STRING]:
+        return False
+    return recent[0].string == ":" and recent[0].line.lstrip().startswith("class ")
+
+
+def _blank_or_dedent(line: str, docstring: tokenize.TokenInfo) -> bool:
+    # Black puts no blank line after the docstring of a class that ends with it.
+    return not line.strip() or len(line) - len(line.lstrip()) < docstring.start[1]
+
+
 def visible_strings(source: str) -> str:
     """``source`` with the invisible characters of every string literal and comment written as escapes.
 
@@ -133,7 +245,7 @@ def visible_strings(source: str) -> str:
     triple quotes and NUL escaped: control characters, carriage returns and right-to-left
     overrides from the spec would stand raw in the source (changing what a docstring says, or
     what a reader sees). The values stay the same; only their spelling changes."""
-    if all(ch.isprintable() or ch in "\n\t" for ch in source):
+    if _visible(source):
         return source
     lines = io.StringIO(source).readlines()
     starts = [0]
@@ -153,7 +265,7 @@ def visible_strings(source: str) -> str:
                 done = end
                 continue
             prefix = text[: len(text) - len(text.lstrip("rRbBuUfF"))]
-            if "f" in prefix.lower() or all(ch.isprintable() or ch in "\n\t" for ch in text):
+            if "f" in prefix.lower() or _visible(text):
                 respelled = text  # nothing to do (datamodel-code-generator writes no f-strings)
             elif "r" in prefix.lower() or re.search(r"(?<!\\)(?:\\\\)*\\[^\x20-\x7e]", text):
                 respelled = repr(ast.literal_eval(text))  # escapes cannot be added inside: spell it anew
@@ -164,6 +276,11 @@ def visible_strings(source: str) -> str:
     except (tokenize.TokenError, SyntaxError, ValueError):
         return source  # not Python: the format stage reports it
     return "".join(pieces) + source[done:]
+
+
+def _visible(text: str) -> bool:
+    # Every character printable, or a newline or a tab (str methods: C speed on megabytes).
+    return text.replace("\n", "").replace("\t", "").isprintable()
 
 
 def _safe_class_names(document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:

@@ -1,28 +1,33 @@
 """The whole pipeline as one pure function: spec file in, ``{path: text}`` out.
 
-load -> lower (IR) -> models (datamodel-code-generator) -> lower again with the models' class
-names -> render (Jinja) -> format (black).
-Writing is the CLI's job (see ``write``); ``generate()`` touches no file but the spec.
+load -> validate -> lower (IR) -> models (datamodel-code-generator) -> lower again with the
+models' class names -> render (Jinja) -> format (black).
+Writing is the CLI's job (see ``write``); ``generate()`` touches no file but the spec (and the
+formatting cache). Validation, the models stage and black run in worker processes (see
+``workers``), overlapping with the stages here; the result is the same without them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
 import dataclasses
+import functools
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from . import workers
 from .config import Config
 from .errors import ConfigError, SpecProblem
-from .format import format_files
-from .load import load_spec
-from .ir import Api
+from .format import Formatter, format_files
+from .load import LoadedSpec, load_spec
+from .ir import MODELS_MODULE, Api
 from .lower import HTTP_METHODS, lower
 from .models import build_models
 from .refs import canonical_refs
 from .select import select_operations
-from .render import render
+from .render import model_files, render
 from .streaming import unmatched_settings
 from .validate import validate
 
@@ -51,12 +56,29 @@ def generate(
     ``on_stage`` hears of each stage as it starts."""
     config.validate()
     stage = on_stage or (lambda _: None)
+    workers.warm_up()  # the workers import their libraries while the spec is read
     stage(Stage("load"))
     spec = load_spec(spec_path, label=config.spec)
     stage(Stage("validate", count_operations(spec.document) if isinstance(spec.document.get("paths") or {}, Mapping) else 0))
-    # Every problem at once, before anything else reads the document: the later stages may
-    # then trust its shapes (mappings where they call .get, string $refs, bounded nesting...).
-    warnings = validate(spec, strict=strict)
+    # Every problem at once, in a worker. Meanwhile the stages below start on the document as
+    # if it were valid; whatever they raise, the spec's own problems are reported first.
+    validated = workers.submit(functools.partial(validate, strict=strict), spec)
+    formatter = Formatter()
+    try:
+        return _generate(spec, config, validated, formatter, stage, on_warning or (lambda _: None))
+    except Exception:
+        formatter.cancel()
+        validated.result()  # raises the spec's errors, if it has any
+        raise
+    except BaseException:
+        formatter.cancel()
+        raise
+
+
+def _generate(
+    spec: LoadedSpec, config: Config, validated: Future[tuple[SpecProblem, ...]], formatter: Formatter,
+    stage: Callable[[Stage], object], on_warning: Callable[[SpecProblem], object],
+) -> dict[PurePosixPath, str]:
     document = canonical_refs(spec.document)[0]  # its null-$ref warnings are among validate's
     if config.operations:
         document = select_operations(document, config.operations, _streaming_refs(config))
@@ -65,19 +87,42 @@ def generate(
         raise ConfigError(f"[tool.sdkforge.streaming] names {missing!r}, which {config.spec} does not have "
                           "(write 'METHOD /path' exactly as in the spec's paths, or an operationId)")
     operations = count_operations(spec.document)
-    for warning in warnings:
-        (on_warning or (lambda _: None))(warning)
     # Lower once to learn which inline schemas need a class, let datamodel-code-generator make
-    # the models, then lower again with the class names it reports for every schema.
+    # the models (in a worker), then lower again with the class names it reports for every schema.
     stage(Stage("lower", operations))
-    provisional = lower(spec, config)
+    provisional = lower(spec, config, model_modules=_AllModelsIn(MODELS_MODULE))
     stage(Stage("models", operations, provisional))
-    models = build_models(spec.document, tuple(m for m in provisional.models if m.hoisted_schema), config.spec)
+    pending = workers.submit(build_models, spec.document, tuple(m for m in provisional.models if m.hoisted_schema),
+                             config.spec, {m.pointer: m.class_name for m in provisional.models}, pool=workers.MODELS)
+    # While it runs: most of the code does not depend on the class names it will choose, so
+    # black starts on a rendering with the provisional names (the pieces that come out the same
+    # in the final rendering are not formatted again).
+    formatter.prefetch(render(provisional, {}, templates=config.templates_path))
+    for warning in validated.result():
+        on_warning(warning)
+    models = pending.result()
+    formatter.prefetch(model_files(provisional, models.sources), workers.ANY)  # every worker starts on it at once
     api = lower(spec, config, models.classes, models.modules)
     stage(Stage("render", operations, api))
     files = render(api, models.sources, templates=config.templates_path)
     stage(Stage("format", operations, api))
-    return format_files(files)
+    return format_files(files, formatter)
+
+
+class _AllModelsIn(Mapping[str, str]):
+    """Every schema's module, before the models stage says (it writes them all into one)."""
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+
+    def __getitem__(self, ref: str) -> str:
+        return self.module
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
 
 
 def count_operations(document: Mapping[str, Any]) -> int:

@@ -95,8 +95,7 @@ def render(api: Api, model_sources: Mapping[str, str], *, templates: Path | None
     for resource in api.resources:
         emit("resources/resource.py.j2", package / "resources" / f"{resource.module}.py", resource=resource)
     emit("types/__init__.py.j2", package / "types" / "__init__.py")
-    for module, source in model_sources.items():
-        files[package / "types" / f"{module}.py"] = header + _models_module(source)
+    files.update(model_files(api, model_sources))
     files[package / "py.typed"] = header
     for name, text in _runtime_files():
         files[package / RUNTIME_DIR / name] = header + text
@@ -106,6 +105,13 @@ def render(api: Api, model_sources: Mapping[str, str], *, templates: Path | None
         emit("api.md.j2", PurePosixPath("api.md"), docs=docs)
         emit("pyproject.toml.j2", PurePosixPath("pyproject.toml"), docs=docs)
     return files
+
+
+def model_files(api: Api, model_sources: Mapping[str, str]) -> dict[PurePosixPath, str]:
+    """The modules of models under types/ (part of ``render``'s result)."""
+    header = f"# {api.default_header}\n"
+    return {PurePosixPath(api.package) / "types" / f"{module}.py": header + _models_module(source)
+            for module, source in model_sources.items()}
 
 
 def _models_module(source: str) -> str:
