@@ -176,7 +176,7 @@ from pathlib import Path
 import generator.pipeline as pipeline
 from generator.config import Config
 pipeline.format_files = lambda files, *rest: dict(files)  # black is linear and measured elsewhere
-pipeline.Formatter.prefetch = lambda self, files: None
+pipeline.Formatter.prefetch = lambda self, files, *rest: None
 spec = Path(sys.argv[1])
 started = time.monotonic()
 files = pipeline.generate(spec, Config(spec=spec.name, root=str(spec.parent), package="wide"))
