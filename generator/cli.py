@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
-from . import check as check_command
-from . import diff as diff_command
-from . import init as init_command
 from . import workers
-from .config import Config, load_config
 from .errors import ConfigError, SpecError
 
+# The subcommands' modules are imported when needed: ``main`` starts the worker processes
+# before anything heavy is imported (they import datamodel-code-generator meanwhile).
+
 if TYPE_CHECKING:
+    from .config import Config
     from .ir import Api
     from .pipeline import Stage
 
@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--force", action="store_true", help="take over an --out that sdkforge did not write")
     gen.add_argument("--strict", action="store_true", help="treat warnings about the spec as errors")
     gen.add_argument("-v", "--verbose", action="store_true", help="list every file generated (+ new, M changed, - removed)")
+    from . import check as check_command, diff as diff_command, init as init_command  # noqa: PLC0415
+
     check_command.add_parser(commands)
     diff_command.add_parser(commands)
     init_command.add_parser(commands)
@@ -45,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def resolve_config(args: argparse.Namespace) -> Config:
+    from .config import load_config  # noqa: PLC0415
+
     pyproject = args.config if args.config else Path("pyproject.toml")
     if args.config and not args.config.is_file():
         raise ConfigError(f"{args.config}: no such configuration file")
@@ -136,9 +140,10 @@ class Progress:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command in ("generate", "check"):
-        workers.warm_up()  # the workers import their libraries while this process imports the pipeline
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] in (["generate"], ["check"]):
+        workers.warm_up()  # first: the workers import their libraries while this process imports the rest
+    args = _parser().parse_args(arguments)
     try:
         return _run(args)
     finally:
@@ -148,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from . import check as check_command, diff as diff_command, init as init_command  # noqa: PLC0415
+
     try:
         if args.command == "generate":
             return cmd_generate(args)

@@ -6,6 +6,7 @@ directory; the text is not formatted yet (see ``format``).
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 from collections.abc import Iterator, Mapping
 from importlib.resources.abc import Traversable
@@ -67,6 +68,7 @@ def _loader(overrides: Path | None) -> jinja2.BaseLoader:
     )
 
 
+@functools.lru_cache(maxsize=4)  # templates compile once per process (render runs twice per generation)
 def _environment(overrides: Path | None = None) -> jinja2.Environment:
     return jinja2.Environment(
         loader=_loader(overrides),
