@@ -12,8 +12,9 @@ generates many times pays the fork and the imports once):
   task, never waits for that; afterwards it formats like the others;
 - ``GENERAL``: the other workers (at least one): validation and black.
 
-``SDKFORGE_JOBS`` sets the number of workers (default: one per core); ``0`` runs every task in
-this process, as do machines without ``fork`` or with one core.
+``SDKFORGE_JOBS`` sets the number of workers (default on Linux: one per core); ``0`` runs every
+task in this process, the default elsewhere and on one core. Workers are forked: a program that
+calls ``generate()`` from several threads should set ``SDKFORGE_JOBS=0``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import concurrent.futures
 import multiprocessing
 import os
 import signal
+import sys
 import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -78,8 +80,10 @@ def jobs() -> int:
             return max(0, int(configured))
         except ValueError:
             pass
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return 0  # spawned workers would import everything again: slower than working here
+    if not sys.platform.startswith("linux") or "fork" not in multiprocessing.get_all_start_methods():
+        # Spawned workers would import everything again (slower than working here), and fork is
+        # unsafe on macOS (system libraries): there, SDKFORGE_JOBS=N asks for workers explicitly.
+        return 0
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return cores if cores > 1 else 0
 
