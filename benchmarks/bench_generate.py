@@ -148,7 +148,7 @@ def small(runner: Runner) -> list[c.Row]:
     note = ""
     if all(r.returncode == 0 for r in warm):
         warm_s = c.median(r.seconds for r in warm)
-        note = (f"a second run on the unchanged spec (warm formatting cache) takes {c.fmt_seconds(warm_s)}, "
+        note = (f"a second run on the unchanged spec (warm caches: formatting and models) takes {c.fmt_seconds(warm_s)}, "
                 f"{warm_s / c.median(opc_ok):.2f}x openapi-python-client")
     return [c.Row("gen-small", "generation, small", measure + " (cold: fresh cache each run)", c.fmt_seconds(ours_s),
                   {"openapi-python-client": c.fmt_seconds(c.median(opc_ok))},
@@ -229,7 +229,7 @@ def full(runner: Runner) -> tuple[list[c.Row], str, Kept | None]:
     target_rss: dict[str, Any] = dict(target=f"<= {TARGET_RSS_MB:.0f} MB", target_op="<=", target_value=TARGET_RSS_MB)
     rss_measure = ("peak memory of `sdkforge generate` on the full OpenAI file: RSS of the largest process "
                    "(/usr/bin/time); the target is checked against the larger of that and the sampled peak PSS "
-                   "of the whole process tree (black's process pool included)")
+                   "of the whole process tree (sdkforge's worker processes included)")
     if failure:
         (c.full_spec_output().parent / "FAILED").write_text(failure + "\n")  # bench_import.py need not try again
         return [c.unavailable("gen-full", "generation, full OpenAI file", measure, failure, refs=refs, **target_full),

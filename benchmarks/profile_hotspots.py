@@ -3,12 +3,12 @@
     python3 benchmarks/profile_hotspots.py request      # openai_client.completions.create, 2,000 calls
     python3 benchmarks/profile_hotspots.py streaming    # one 20,000-chunk stream through openai_client
     python3 benchmarks/profile_hotspots.py generate [SPEC]   # `sdkforge generate` in-process (default: full OpenAI file)
-    python3 benchmarks/profile_hotspots.py generate-warm [SPEC]  # the same, second run with a warm formatting cache
+    python3 benchmarks/profile_hotspots.py generate-warm [SPEC]  # the same, second run with warm caches (formatting, models)
 
 Each prints where the time goes, grouped by package (own time), the pipeline stages for
-``generate``, and the top functions by own time, for routing a hotspot to its owner. Work done
-in child processes (sdkforge formats with black in a process pool on big specs) is not in the
-profile: it shows up as the parent waiting, inside the stage that started the pool.
+``generate``, and the top functions by own time, for routing a hotspot to its owner. ``generate``
+runs with ``SDKFORGE_JOBS=0``: every stage in one process, serially, so that cProfile sees it (a
+normal run overlaps validation, the models stage and black on worker processes).
 """
 
 from __future__ import annotations
@@ -109,14 +109,16 @@ def profile_generate(spec: Path, warm: bool = False) -> None:
 
     from generator.cli import main
 
+    # Every stage in this process, where cProfile sees it (the workers overlap them otherwise).
+    os.environ["SDKFORGE_JOBS"] = "0"
     scratch = Path(tempfile.mkdtemp(prefix="sdkforge-profile-"))
     out = scratch / "out"
     argv = ["generate", "--spec", str(spec), "--out", str(out), "--package", "profiled", "--client-name", "Profiled"]
-    if warm:  # a first, unprofiled run fills a fresh formatting cache; the second run is profiled
+    if warm:  # a first, unprofiled run fills fresh caches (formatting, models); the second run is profiled
         os.environ["SDKFORGE_CACHE_DIR"] = str(scratch / "cache")
         main(argv)
     else:
-        os.environ["SDKFORGE_CACHE_DIR"] = ""  # no formatting cache: profile a cold run
+        os.environ["SDKFORGE_CACHE_DIR"] = ""  # no caches: profile a cold run
     profile = cProfile.Profile()
     started = time.perf_counter()
     profile.enable()
