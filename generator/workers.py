@@ -8,12 +8,13 @@ Two pools, forked once per process and kept (a test session or an editor integra
 generates many times pays the fork and the imports once):
 
 - ``MODELS``: one worker that imports datamodel-code-generator as soon as it starts (its first
-  run costs ~0.35 s of imports and template compiling), so that the models stage, the longest
-  task, never waits for that; afterwards it formats like the others;
+  run costs ~0.46 s, mostly imports), so that the models stage, the longest task, never waits for
+  that; afterwards it formats like the others;
 - ``GENERAL``: the other workers (at least one): validation and black.
 
-``SDKFORGE_JOBS`` sets the number of workers (default on Linux: one per core); ``0`` runs every
-task in this process, the default elsewhere and on one core. Workers are forked: a program that
+``SDKFORGE_JOBS`` sets the number of workers (default on Linux: one per core; any number from 1
+makes at least the two above); ``0`` runs every task in this process, the default elsewhere and
+on one core. Workers are forked: a program that
 calls ``generate()`` from several threads should set ``SDKFORGE_JOBS=0``.
 """
 
