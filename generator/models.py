@@ -45,7 +45,6 @@ DATAMODEL_OPTIONS: Mapping[str, Any] = {
     "use_union_operator": True,
     "use_standard_collections": True,
     "enum_field_as_literal": "all",
-    "extra_fields": "allow",  # responses may carry fields the spec does not know yet
     "disable_timestamp": True,
     "use_double_quotes": True,
     "use_schema_description": True,
@@ -54,9 +53,10 @@ DATAMODEL_OPTIONS: Mapping[str, Any] = {
     "capitalise_enum_members": False,
     "snake_case_field": False,
     "treat_dot_as_module": False,
-    "allow_population_by_field_name": True,
     "formatters": [],  # black runs once, in-process, in the format stage
-    # Replaced by a relative import of the runtime's APIModel in the render stage.
+    # Replaced by a relative import of the runtime's APIModel in the render stage. APIModel's
+    # config (extra="allow": responses may carry fields the spec does not know yet;
+    # populate_by_name) is inherited: no class repeats it.
     "base_class": "sdkforge_runtime_placeholder.APIModel",
 }
 
@@ -374,7 +374,11 @@ def _rewrite(node: Any, unwrapped: set[str]) -> Any:
             or not _default_fits(node)
             or _refers_to_model(node.get("items")) or _refers_to_model(node.get("additionalProperties"))
         )
-        return {key: _rewrite(value, unwrapped) for key, value in node.items() if not (drop_default and key == "default")}
+        # Every model keeps unknown fields (APIModel's extra="allow"): the generator would write
+        # extra="forbid" into the classes of closed objects.
+        closed = node.get("additionalProperties") is False and (node.get("type") == "object" or "properties" in node)
+        return {key: _rewrite(value, unwrapped) for key, value in node.items()
+                if not (drop_default and key == "default") and not (closed and key == "additionalProperties")}
     if isinstance(node, list):
         return [_rewrite(item, unwrapped) for item in node]
     return node

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from pydantic import ConfigDict, Field, RootModel
+from pydantic import Field, RootModel
 from .._runtime._models import APIModel
 
 
@@ -59,10 +59,6 @@ class StreamOptions(APIModel):
 
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     include_usage: bool | None = None
     """
     If set, an additional chunk will be streamed before the `data: [DONE]` message. The `usage` field on this chunk shows the token usage statistics for the entire request, and the `choices` field will always be an empty array.
@@ -78,10 +74,6 @@ class StreamOptions(APIModel):
 
 
 class CompletionLogprobs(APIModel):
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     text_offset: list[int] | None = None
     token_logprobs: list[float] | None = None
     tokens: list[str] | None = None
@@ -93,10 +85,6 @@ class CompletionTokensDetails(APIModel):
     Breakdown of tokens used in a completion.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     accepted_prediction_tokens: int | None = 0
     """
     When using Predicted Outputs, the number of tokens in the prediction that appeared in the completion.
@@ -126,10 +114,6 @@ class PromptTokensDetails(APIModel):
     Breakdown of tokens used in the prompt.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     audio_tokens: int | None = 0
     """
     Audio input tokens present in the prompt.
@@ -153,10 +137,6 @@ class PromptTokensDetails(APIModel):
 
 
 class ErrorObject(APIModel):
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     code: str | None
     message: str
     param: str | None
@@ -164,10 +144,6 @@ class ErrorObject(APIModel):
 
 
 class CompletionCreateParams(APIModel):
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     model: str | Literal["gpt-3.5-turbo-instruct", "davinci-002", "babbage-002"]
     """
     ID of the model to use. You can use the [List models](/docs/api-reference/models/list) API to see all of your available models, or see our [Model overview](/docs/models) for descriptions of them.
@@ -281,10 +257,6 @@ class CompletionCreateParams(APIModel):
 
 
 class CompletionChoice(APIModel):
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     finish_reason: Literal["stop", "length", "content_filter"] | None
     """
     The reason the model stopped generating tokens. This will be `stop` if the model hit a natural stop point or a provided stop sequence, `length` if the maximum number of tokens specified in the request was reached, or `content_filter` if content was omitted due to a flag from our content filters.
@@ -300,10 +272,6 @@ class CompletionUsage(APIModel):
     Usage statistics for the completion request.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     completion_tokens: int
     """
     Number of tokens in the generated completion.
@@ -321,10 +289,6 @@ class CompletionUsage(APIModel):
 
 
 class ErrorResponse(APIModel):
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     error: ErrorObject
 
 
@@ -334,10 +298,6 @@ class Completion(APIModel):
 
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     id: str
     """
     A unique identifier for the completion.

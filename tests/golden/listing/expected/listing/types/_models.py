@@ -6,14 +6,9 @@ from __future__ import annotations
 
 from typing import Literal
 from .._runtime._models import APIModel
-from pydantic import ConfigDict
 
 
 class Item(APIModel):
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     id: int
     name: str
     tags: list[str] | None = None
@@ -21,9 +16,5 @@ class Item(APIModel):
 
 
 class ItemList(APIModel):
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     data: list[Item]
     next_cursor: str | None = None

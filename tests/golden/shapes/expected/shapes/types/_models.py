@@ -5,41 +5,24 @@
 from __future__ import annotations
 
 from .._runtime._models import APIModel
-from pydantic import ConfigDict
 from typing import Literal
 
 
 class File(APIModel):
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     id: str
     bytes: int
     purpose: str | None = None
 
 
 class Job(APIModel):
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     id: str
     status: Literal["queued", "running", "done"]
 
 
 class ListFilesResponse(APIModel):
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     data: list[File]
     has_more: bool | None = None
 
 
 class ListJobEventsResponseItem(APIModel):
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
     message: str | None = None
