@@ -101,7 +101,7 @@ class Formatter:
         if piece in self.known:
             return self.known[piece]
         batch, index = self.started[piece]
-        result = batch.result()[index]
+        result = workers.result(batch)[index]
         if not result:
             try:
                 _format(piece)  # again, here, for black's message

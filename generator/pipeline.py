@@ -68,7 +68,7 @@ def generate(
         return _generate(spec, config, validated, formatter, stage, on_warning or (lambda _: None))
     except Exception:
         formatter.cancel()
-        validated.result()  # raises the spec's errors, if it has any
+        workers.result(validated)  # raises the spec's errors, if it has any
         raise
     except BaseException:
         formatter.cancel()
@@ -98,9 +98,9 @@ def _generate(
     # black starts on a rendering with the provisional names (the pieces that come out the same
     # in the final rendering are not formatted again).
     formatter.prefetch(render(provisional, {}, templates=config.templates_path))
-    for warning in validated.result():
+    for warning in workers.result(validated):
         on_warning(warning)
-    models = pending.result()
+    models = workers.result(pending)
     formatter.prefetch(model_files(provisional, models.sources), workers.ANY)  # every worker starts on it at once
     api = lower(spec, config, models.classes, models.modules)
     stage(Stage("render", operations, api))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures
+import ctypes
 import multiprocessing
 import os
 import signal
@@ -45,13 +46,22 @@ class _Pool:
         self.pid = os.getpid()  # a forked child must not use its parent's pools
         self.executor = concurrent.futures.ProcessPoolExecutor(
             max_workers=size, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker,
-            initargs=(niceness,))
+            initargs=(niceness, os.getpid()))
         self.submitted: weakref.WeakKeyDictionary[Future[Any], float] = weakref.WeakKeyDictionary()  # -> cost
 
     def submit(self, function: Callable[..., T], *args: Any, cost: float = 1.0) -> Future[T]:
         future = self.executor.submit(function, *args)
         self.submitted[future] = cost
+        _tasks[future] = (self, function, args)
         return future
+
+    def healthy(self) -> bool:
+        """Its manager thread and every worker still alive (the executor notices a dead worker
+        and fails the tasks; this also covers the case where nothing is left to notice it)."""
+        manager = getattr(self.executor, "_executor_manager_thread", None)
+        processes = list((getattr(self.executor, "_processes", None) or {}).values())
+        return (_pools.get(self.name) is self and manager is not None and manager.is_alive()
+                and all(process.is_alive() for process in processes))
 
     def load(self) -> float:
         """The cost of the tasks not done yet, per worker."""
@@ -71,6 +81,9 @@ class _Pool:
 
 _pools: dict[str, _Pool] = {}
 _GENERAL_NICENESS = 5
+_HEALTH_CHECK_SECONDS = 2.0
+# What each task was, to do it here if its worker is lost.
+_tasks: weakref.WeakKeyDictionary[Future[Any], tuple[_Pool, Callable[..., Any], tuple[Any, ...]]] = weakref.WeakKeyDictionary()
 
 
 def jobs() -> int:
@@ -112,6 +125,28 @@ def submit(function: Callable[..., T], *args: Any, pool: str = GENERAL, cost: fl
         shutdown(kill=True)  # a worker died (killed, out of memory): start afresh once
         _start()
         return _pools[chosen.name].submit(function, *args, cost=cost)
+
+
+def result(future: Future[T]) -> T:
+    """``future.result()``; if the worker it ran on is lost (killed, crashed, out of memory), the
+    task is done again here: a lost worker costs time, never the generation."""
+    while True:
+        try:
+            return future.result(timeout=_HEALTH_CHECK_SECONDS)
+        except concurrent.futures.TimeoutError:
+            if future.done():
+                raise  # the task's own TimeoutError
+            task = _tasks.get(future)
+            if task is None or task[0].healthy():
+                continue
+        except concurrent.futures.process.BrokenProcessPool:
+            task = _tasks.get(future)
+            if task is None:
+                raise
+        shutdown(kill=True)  # what is left of the pools; the next submit starts new ones
+        _, function, args = task
+        value: T = function(*args)
+        return value
 
 
 def warm_up() -> None:
@@ -158,11 +193,24 @@ def _start() -> bool:
     return True
 
 
-def _start_worker(niceness: int) -> None:
+def _start_worker(niceness: int, parent: int) -> None:
     # Ctrl-C reaches the whole process group: the main process handles it and stops the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with(parent)
     if niceness and hasattr(os, "nice"):
         os.nice(niceness)
+
+
+def _die_with(parent: int) -> None:
+    """A worker waits on its task queue forever: if the main process is killed (SIGKILL gives it
+    no chance to stop its workers), the kernel must stop them (Linux: PR_SET_PDEATHSIG)."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # it died before the line above
+        os._exit(0)
 
 
 def _prepare_models_worker() -> None:

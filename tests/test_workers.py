@@ -4,13 +4,19 @@ waits for is stopped rather than waited for."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from generator import workers
 from generator.errors import SpecError, SpecProblem
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def add(a: int, b: int) -> int:
@@ -71,3 +77,55 @@ def test_a_busy_pool_nobody_waits_for_is_stopped(monkeypatch: pytest.MonkeyPatch
     workers.settle(timeout=0.2)
     assert time.monotonic() - started < 10
     assert workers.submit(process_id).result() != before  # a new worker
+
+
+_KILLED_PARENT = """
+import os, sys, time
+from generator import workers
+workers.warm_up()
+pids = [workers.submit(os.getpid, pool=name).result() for name in (workers.MODELS, workers.GENERAL)]
+print(" ".join(map(str, pids)), flush=True)
+time.sleep(60)
+"""
+
+
+def test_workers_die_with_a_killed_main_process(tmp_path: Path) -> None:
+    """SIGKILL leaves the main process no chance to stop its workers (a CI job cancelled, a
+    test killing the CLI): they must not wait on their queues forever."""
+    env = {**os.environ, "SDKFORGE_JOBS": "2"}
+    parent = subprocess.Popen([sys.executable, "-c", _KILLED_PARENT], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    pids = [int(pid) for pid in parent.stdout.readline().split()]
+    assert len(pids) == 2 and all(alive(pid) for pid in pids)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(pid) for pid in pids)
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False
+
+
+def test_a_task_whose_worker_is_killed_is_done_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SDKFORGE_JOBS", "2")
+    worker = workers.submit(process_id, pool=workers.MODELS).result()
+    slow = workers.submit(sleep_then_add, 30, 2, 3, pool=workers.MODELS)
+    time.sleep(0.5)
+    os.kill(worker, 9)  # what the out-of-memory killer would do
+    started = time.monotonic()
+    assert workers.result(slow) == 5  # done again in this process, where it does not sleep
+    assert time.monotonic() - started < 45
+    assert workers.submit(add, 1, 1).result() == 2  # and the next task gets new workers
+
+
+def sleep_then_add(seconds: float, a: int, b: int) -> int:
+    if multiprocessing.parent_process() is not None:  # in a worker: long enough to be killed
+        time.sleep(seconds)
+    return a + b
