@@ -12,19 +12,34 @@ import os
 from pathlib import Path
 
 
+class _FromEnvironment:
+    """The default of ``root`` arguments: read ``$SDKFORGE_CACHE_DIR`` when needed."""
+
+
+FROM_ENVIRONMENT = _FromEnvironment()
+
+
+def cache_root() -> Path | None:
+    """Where the caches live, from ``$SDKFORGE_CACHE_DIR``; None: turned off."""
+    configured = os.environ.get("SDKFORGE_CACHE_DIR")
+    if configured == "":
+        return None
+    return Path(configured) if configured else Path.home() / ".cache" / "sdkforge"
+
+
 class ContentCache:
     def __init__(self, directory: Path | None, salt: str) -> None:
         self.directory = directory
         self.salt = salt.encode()  # what else the result depends on: tool versions, options
 
     @classmethod
-    def from_environment(cls, namespace: str, salt: str) -> ContentCache:
-        """The cache under ``namespace`` (a directory name, e.g. ``black-26.10.1``)."""
-        configured = os.environ.get("SDKFORGE_CACHE_DIR")
-        if configured == "":
-            return cls(None, salt)
-        base = Path(configured) if configured else Path.home() / ".cache" / "sdkforge"
-        return cls(base / namespace, salt)
+    def from_environment(cls, namespace: str, salt: str,
+                         root: Path | None | _FromEnvironment = FROM_ENVIRONMENT) -> ContentCache:
+        """The cache under ``namespace`` (a directory name, e.g. ``black-26.10.1``) in ``root``
+        (None: no cache; default: ``cache_root()`` now; a worker is given its parent's, since
+        its environment is a copy from when it started)."""
+        base = cache_root() if isinstance(root, _FromEnvironment) else root
+        return cls(None if base is None else base / namespace, salt)
 
     def _path(self, key: str) -> Path | None:
         if self.directory is None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .cache import ContentCache
+from .cache import FROM_ENVIRONMENT, ContentCache, _FromEnvironment
 from .errors import SpecError, SpecProblem
 from .ir import MODELS_MODULE, Model, escape_invisible
 from .lower import nullable_object
@@ -72,16 +72,18 @@ class ModelsModule:
 
 
 def build_models(document: Mapping[str, Any], hoisted: tuple[Model, ...], label: str,
-                 expected: Mapping[str, str] | None = None) -> ModelsModule:
+                 expected: Mapping[str, str] | None = None,
+                 cache_root: Path | None | _FromEnvironment = FROM_ENVIRONMENT) -> ModelsModule:
     """Run datamodel-code-generator once and read back, from its model metadata, which class
     each component schema became and where: the IR then uses exactly those names.
 
     ``expected`` maps schema pointers to the class names the IR would give them: where the
-    metadata lists several classes for one schema, that one is the schema's own."""
+    metadata lists several classes for one schema, that one is the schema's own. ``cache_root``:
+    where the caches are (default: from the environment), None: no cache."""
     normalized, renamed = _safe_class_names(normalize_for_models(document, hoisted))
     if not normalized["components"]["schemas"]:
         return ModelsModule({}, {}, {})
-    cache, key = _cache_and_key(normalized, renamed, expected)
+    cache, key = _cache_and_key(normalized, renamed, expected, cache_root)
     cached = _from_cache(cache, key)
     if cached is not None:
         return cached
@@ -91,7 +93,7 @@ def build_models(document: Mapping[str, Any], hoisted: tuple[Model, ...], label:
 
 
 def _cache_and_key(normalized: Mapping[str, Any], renamed: Mapping[str, str],
-                   expected: Mapping[str, str] | None) -> tuple[ContentCache, str]:
+                   expected: Mapping[str, str] | None, cache_root: Path | None | _FromEnvironment) -> tuple[ContentCache, str]:
     """The models depend only on the schemas given to datamodel-code-generator, its version and
     options, and this module's code: a spec whose schemas did not change (only its operations
     did, or nothing) skips the slowest stage."""
@@ -99,7 +101,7 @@ def _cache_and_key(normalized: Mapping[str, Any], renamed: Mapping[str, str],
 
     code = importlib.resources.files("generator").joinpath("models.py").read_bytes()
     salt = hashlib.sha256(code).hexdigest()  # any change to this module invalidates the entries
-    cache = ContentCache.from_environment(f"models-{get_version()}", f"{salt}|{DATAMODEL_OPTIONS!r}")
+    cache = ContentCache.from_environment(f"models-{get_version()}", f"{salt}|{DATAMODEL_OPTIONS!r}", cache_root)
     try:
         key = json.dumps([normalized, sorted(renamed.items()), sorted((expected or {}).items())],
                          sort_keys=True, ensure_ascii=False)

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from . import workers
+from .cache import cache_root
 from .config import Config
 from .errors import ConfigError, SpecProblem
 from .format import Formatter, format_files
@@ -93,7 +94,8 @@ def _generate(
     provisional = lower(spec, config, model_modules=_AllModelsIn(MODELS_MODULE))
     stage(Stage("models", operations, provisional))
     pending = workers.submit(build_models, spec.document, tuple(m for m in provisional.models if m.hoisted_schema),
-                             config.spec, {m.pointer: m.class_name for m in provisional.models}, pool=workers.MODELS)
+                             config.spec, {m.pointer: m.class_name for m in provisional.models}, cache_root(),
+                             pool=workers.MODELS)  # the cache's place as this process sees it now
     # While it runs: most of the code does not depend on the class names it will choose, so
     # black starts on a rendering with the provisional names (the pieces that come out the same
     # in the final rendering are not formatted again).

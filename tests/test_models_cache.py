@@ -68,3 +68,12 @@ def test_the_cache_can_be_turned_off(runs: list[str], monkeypatch: pytest.Monkey
     models_stage.build_models(DOCUMENT, (), "one")
     models_stage.build_models(DOCUMENT, (), "two")
     assert runs == ["one", "two"]
+
+
+def test_a_worker_uses_the_cache_its_caller_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker's environment is a copy from when it started: the caller passes the cache's place."""
+    monkeypatch.setenv("SDKFORGE_CACHE_DIR", str(tmp_path / "from-the-environment"))
+    models_stage.build_models(DOCUMENT, (), "x", None, tmp_path / "given")
+    models_stage.build_models(DOCUMENT, (), "y", None, None)  # None: no cache at all
+    assert len([p for p in (tmp_path / "given").rglob("*") if p.is_file()]) == 1  # x's entry; y wrote none
+    assert not (tmp_path / "from-the-environment").exists()
