@@ -184,10 +184,16 @@ def _start() -> bool:
         shutdown()
     if not _pools:
         _pools[MODELS] = _Pool(MODELS, 1)
-        _pools[MODELS].submit(_prepare_models_worker)
         # Lower priority: while the models stage runs, what the general workers do (formatting
         # a provisional rendering) is not on the way to the result, the models stage is.
         _pools[GENERAL] = _Pool(GENERAL, general, niceness=_GENERAL_NICENESS)
+        # Fork every worker before either pool starts its threads: a child forked while another
+        # thread holds a lock can deadlock (CPython refuses it within one pool: gh-90622).
+        for pool in _pools.values():
+            launch = getattr(pool.executor, "_launch_processes", None)
+            if launch is not None:
+                launch()
+        _pools[MODELS].submit(_prepare_models_worker)
         for _ in range(general):
             _pools[GENERAL].submit(_prepare_general_worker)
     return True

@@ -129,3 +129,27 @@ def sleep_then_add(seconds: float, a: int, b: int) -> int:
     if multiprocessing.parent_process() is not None:  # in a worker: long enough to be killed
         time.sleep(seconds)
     return a + b
+
+
+_FORKS = """
+import multiprocessing, os, threading
+from generator import workers
+threads_at_fork = []
+real = multiprocessing.context.ForkProcess._Popen
+def recording(process):
+    threads_at_fork.append(threading.active_count())
+    return real(process)
+multiprocessing.context.ForkProcess._Popen = staticmethod(recording)
+workers.warm_up()
+assert workers.submit(os.getpid, pool=workers.GENERAL).result() != os.getpid()
+print(threads_at_fork)
+"""
+
+
+def test_every_worker_is_forked_before_any_thread_starts() -> None:
+    """A child forked while another thread holds a lock can deadlock: both pools fork their
+    workers before either starts its threads."""
+    result = subprocess.run([sys.executable, "-c", _FORKS], cwd=ROOT, env={**os.environ, "SDKFORGE_JOBS": "3"},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[1, 1, 1]"  # the models worker and two general workers
