@@ -55,14 +55,15 @@ class Lowering:
     """One lowering run; collects problems instead of stopping at the first."""
 
     def __init__(self, spec: LoadedSpec, config: Config, model_classes: Mapping[str, str] | None,
-                 model_modules: Mapping[str, str] | None = None) -> None:
+                 model_modules: Mapping[str, str] | None = None, default_module: str = "") -> None:
         self.spec = spec
         self.config = config
         self.document = spec.document
         self.problems: list[tuple[str, str, str]] = []
         self.schemas: Mapping[str, Any] = self.document.get("components", {}).get("schemas", {}) or {}
         self.model_classes = model_classes
-        self.model_modules = model_modules if model_modules is not None else {}
+        self.model_modules = model_modules or {}
+        self.default_module = default_module  # of a schema model_modules does not name
         self.class_names_taken: set[str] = set()
         self.model_names = self._name_models()
         self.hoisted: list[Model] = []
@@ -128,7 +129,7 @@ class Lowering:
             found = self.model_ref(ref)
             if found:
                 name, nullable = found
-                model = TypeRef(TypeKind.MODEL, model=name, module=self.model_modules.get(ref, ""))
+                model = TypeRef(TypeKind.MODEL, model=name, module=self.model_modules.get(ref, self.default_module))
                 if request:
                     model = union(model, TypeRef(TypeKind.DICT, (TypeRef(TypeKind.OBJECT),)))
                 return union(model, _NONE) if nullable else model
@@ -218,7 +219,7 @@ class Lowering:
             auth=self._auth(),
             resources=self._resource_tree(by_resource),
             distribution=distribution(self.config, self.document.get("info") or {}),
-            models=tuple(Model(name, ref, "", self.model_modules.get(ref, "")) for ref, name in self.model_names.items())
+            models=tuple(Model(name, ref, "", self.model_modules.get(ref, self.default_module)) for ref, name in self.model_names.items())
             + tuple(self.hoisted),
         )
         if self.problems:
@@ -432,7 +433,7 @@ class Lowering:
             # The component key the models stage sees; the class it becomes may differ.
             key = naming.unique(naming.pascal_identifier(name_hint), self.schema_keys_taken, separator="", casefold=True)
             ref = _SCHEMA_PREFIX + naming.escape_ref_token(key)
-            existing = Model(self._class_for(ref, key), ref, text, self.model_modules.get(ref, ""))
+            existing = Model(self._class_for(ref, key), ref, text, self.model_modules.get(ref, self.default_module))
             self.hoisted_by_text[text] = existing
             self.hoisted.append(existing)
         return TypeRef(TypeKind.MODEL, model=existing.class_name, module=existing.module)
@@ -608,7 +609,7 @@ def _safe_label(label: str) -> str:
 
 
 def lower(spec: LoadedSpec, config: Config, model_classes: Mapping[str, str] | None = None,
-          model_modules: Mapping[str, str] | None = None) -> Api:
+          model_modules: Mapping[str, str] | None = None, default_module: str = "") -> Api:
     """The IR; ``model_classes``/``model_modules`` map each schema ``$ref`` to the class the
-    models stage made and the module it is in."""
-    return Lowering(spec, config, model_classes, model_modules).lower()
+    models stage made and the module it is in (``default_module`` for the others)."""
+    return Lowering(spec, config, model_classes, model_modules, default_module).lower()

@@ -9,7 +9,7 @@ formatting cache). Validation, the models stage and black run in worker processe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 import dataclasses
 import functools
@@ -91,7 +91,7 @@ def _generate(
     # Lower once to learn which inline schemas need a class, let datamodel-code-generator make
     # the models (in a worker), then lower again with the class names it reports for every schema.
     stage(Stage("lower", operations))
-    provisional = lower(spec, config, model_modules=_AllModelsIn(MODELS_MODULE))
+    provisional = lower(spec, config, default_module=MODELS_MODULE)  # where the models stage writes them all
     stage(Stage("models", operations, provisional))
     pending = workers.submit(build_models, spec.document, tuple(m for m in provisional.models if m.hoisted_schema),
                              config.spec, {m.pointer: m.class_name for m in provisional.models}, cache_root(),
@@ -109,22 +109,6 @@ def _generate(
     files = render(api, models.sources, templates=config.templates_path)
     stage(Stage("format", operations, api))
     return format_files(files, formatter)
-
-
-class _AllModelsIn(Mapping[str, str]):
-    """Every schema's module, before the models stage says (it writes them all into one)."""
-
-    def __init__(self, module: str) -> None:
-        self.module = module
-
-    def __getitem__(self, ref: str) -> str:
-        return self.module
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(())
-
-    def __len__(self) -> int:
-        return 0
 
 
 def count_operations(document: Mapping[str, Any]) -> int:
